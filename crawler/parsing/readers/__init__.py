@@ -1,0 +1,45 @@
+"""One reader per file format, each turning bytes into a Document."""
+
+from __future__ import annotations
+
+from crawler.model import ParseError
+from crawler.parsing.document import Document
+
+_UNSUPPORTED = {
+    "empty": ("unreadable", "the file is empty"),
+    "binary": ("unsupported", "not a document format xxgk reads (binary data)"),
+    "zip": ("unsupported", "a zip archive, not a report document (the crawler unpacks attachments)"),
+    "ofd": ("unsupported", "OFD documents are not supported yet"),
+}
+
+
+def read_document(data: bytes, fmt: str, **options) -> Document:
+    """Dispatch on the sniffed format. Imports are lazy: a reader's dependencies load on use."""
+    if fmt in _UNSUPPORTED:
+        reason, message = _UNSUPPORTED[fmt]
+        raise ParseError(reason, message)
+    if fmt == "text":
+        from crawler.parsing.readers.text import read_text
+
+        return read_text(data)
+    if fmt == "html":
+        from crawler.parsing.readers.html import read_html
+
+        return read_html(data)
+    if fmt == "docx":
+        from crawler.parsing.readers.docx import read_docx
+
+        return read_docx(data)
+    if fmt == "pdf":
+        from crawler.parsing.readers.pdf import read_pdf
+
+        return read_pdf(data, **options)
+    if fmt in ("xlsx", "xls"):
+        from crawler.parsing.readers.sheet import read_sheet
+
+        return read_sheet(data, fmt)
+    if fmt in ("doc", "wps", "rtf"):
+        from crawler.parsing.readers.office import read_office
+
+        return read_office(data, fmt)
+    raise ParseError("unsupported", f"unsupported format: {fmt}")
