@@ -1,0 +1,1 @@
+"""Subcommands of `xxgk`, one module each (see crawler/cli.py)."""
