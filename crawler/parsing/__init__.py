@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler import template as tpl
+from crawler.checks import run_document_rules
 from crawler.model import CellValue, Finding, ParsedReport, ParseError
 from crawler.parsing import meta
 from crawler.parsing.document import Document
@@ -66,7 +67,7 @@ def build_report(doc: Document) -> ParsedReport:
     template = _decide_template(ex, year, findings)
     cells = _within_template(ex.cells, template, findings)
     findings += _value_findings(cells, ex, template)
-    return ParsedReport(
+    report = ParsedReport(
         agency=agency,
         year=year,
         template=template,
@@ -79,6 +80,8 @@ def build_report(doc: Document) -> ParsedReport:
         format=doc.format,
         pages=doc.pages,
     )
+    report.findings += run_document_rules(report)  # consistency rules (crawler.checks)
+    return report
 
 
 def _signatory(lines: list[str]) -> str | None:
