@@ -279,7 +279,11 @@ def _percent_finding(found: list[Statement], template: str, values: Values) -> F
 
 def text_findings(sections: Mapping[str, str], text: str, template: str, values: Values) -> list[Finding]:
     """One finding per quantity the narrative states; one not_assessable if it states none."""
-    found = statements(narrative(sections, text))
+    return compare(statements(narrative(sections, text)), template, values)
+
+
+def compare(found: list[Statement], template: str, values: Values) -> list[Finding]:
+    """The statements read from a narrative against a table (reusable when only cells change)."""
     by_scope: dict[str, list[Statement]] = {}
     for s in found:
         by_scope.setdefault(s.scope, []).append(s)

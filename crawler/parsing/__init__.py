@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crawler import checks  # module import: crawler.checks itself imports parsing helpers
 from crawler import template as tpl
-from crawler.checks import run_document_rules
 from crawler.model import CellValue, Finding, ParsedReport, ParseError
 from crawler.parsing import meta
 from crawler.parsing.document import Document
@@ -80,7 +80,7 @@ def build_report(doc: Document) -> ParsedReport:
         format=doc.format,
         pages=doc.pages,
     )
-    report.findings += run_document_rules(report)  # consistency rules (crawler.checks)
+    report.findings += checks.run_document_rules(report)  # consistency rules
     return report
 
 
