@@ -1,0 +1,65 @@
+-- Views, dropped and recreated whenever a migration runs (they hold no data).
+
+DROP VIEW IF EXISTS report_summary;
+CREATE VIEW report_summary AS
+SELECT
+    r.id AS report_id,
+    a.name AS agency,
+    a.province,
+    a.city,
+    a.county,
+    a.level,
+    a.kind,
+    r.year,
+    r.title,
+    r.template,
+    r.published_at,
+    r.published_source,
+    ds.deadline,
+    coalesce(ds.status, 'unchecked') AS deadline_status,
+    ds.days_late,
+    r.new_requests,
+    r.carried_over,
+    r.granted,
+    r.partial,
+    r.refused,
+    r.unable,
+    r.not_processed,
+    r.other_handling,
+    r.handled_total,
+    r.carry_forward,
+    r.reviews,
+    r.lawsuits,
+    r.failing_checks,
+    CASE
+        WHEN r.parse_status = 'failed' THEN 'unparsed'
+        WHEN r.failing_checks > 0 THEN 'fail'
+        WHEN r.checked_at IS NULL THEN 'unchecked'
+        ELSE 'pass'
+    END AS check_status,
+    r.parse_status,
+    r.parse_reason,
+    r.version,
+    r.changed_at,
+    r.last_seen,
+    r.source_url,
+    '/-/original/' || r.sha256 AS original
+FROM reports r
+LEFT JOIN agencies a ON a.id = r.agency_id
+LEFT JOIN deadline_status ds ON ds.agency_id = r.agency_id AND ds.year = r.year;
+
+DROP VIEW IF EXISTS cell_values;
+CREATE VIEW cell_values AS
+SELECT
+    c.report_id,
+    a.name AS agency,
+    r.year,
+    k.key,
+    k.label,
+    c.value,
+    c.raw,
+    c.unit
+FROM cells c
+JOIN cell_keys k ON k.id = c.key_id
+JOIN reports r ON r.id = c.report_id
+LEFT JOIN agencies a ON a.id = r.agency_id;

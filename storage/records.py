@@ -1,0 +1,102 @@
+"""What the archive hands back: plain records, no database handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.model import ParsedReport
+
+
+@dataclass(frozen=True)
+class HttpMeta:
+    """How a document was fetched: what the crawler saw in the HTTP response."""
+
+    content_type: str | None = None
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None  # the header as sent (RFC 7231 date)
+    fetched_at: str | None = None  # ISO timestamp; defaults to now
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    sha256: str
+    path: str  # absolute path of the stored original
+    bytes: int
+    is_new: bool  # first time these bytes entered the store
+    url: str | None = None
+    format: str | None = None
+    content_type: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: str | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    report_id: int
+    status: str  # new | changed | unchanged
+    version: int  # the report's current version
+    document: DocumentRecord
+    agency: str | None
+    year: int | None
+    parse_status: str  # ok | failed
+    parse_reason: str | None = None
+    parse_message: str | None = None
+    parsed: ParsedReport | None = None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    id: int
+    agency: str | None
+    agency_id: int | None
+    kind: str | None
+    province: str | None
+    city: str | None
+    year: int | None
+    title: str | None
+    template: str | None
+    format: str | None
+    source_url: str
+    page_url: str | None
+    portal_id: str | None
+    sha256: str
+    published_at: str | None
+    published_source: str | None
+    signed_date: str | None
+    first_seen: str
+    last_seen: str
+    changed_at: str
+    version: int
+    parse_status: str
+    parse_reason: str | None
+    failing_checks: int
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    id: int
+    fingerprint: str
+    kind: str
+    state: str
+    tags: list[str]
+    title: str | None
+    body: str | None
+    payload: dict[str, Any]
+    report_id: int | None
+    agency_id: int | None
+    year: int | None
+    delivery_status: str  # pending | sent | failed
+    sent_state: str | None  # the state last delivered
+    attempts: int
+    last_error: str | None
+
+    @property
+    def needs_delivery(self) -> bool:
+        return self.delivery_status in ("pending", "failed")
