@@ -1,0 +1,177 @@
+"""DOCX: paragraphs and tables in body order; merged cells expanded into a grid.
+
+Tables are read from the WordprocessingML itself rather than through python-docx's cell API:
+a horizontally merged cell is one <w:tc> with w:gridSpan, a vertically merged one repeats as
+<w:tc> with w:vMerge="continue". The text sits in the first grid position, covered ones are None.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from crawler.model import ParseError
+from crawler.parsing.document import Document, Table
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+# Office Open XML never declares a DTD; one that does is hostile (entity expansion bombs).
+_DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+MAX_UNPACKED = 256 * 1024 * 1024  # bytes of XML a report package may unpack to
+
+
+def check_package(data: bytes, kind: str) -> None:
+    """Refuse an OOXML package that is not a zip, unpacks to too much, or declares XML entities.
+
+    Every XML member is decompressed in bounded chunks, so a lying size header cannot hide a bomb.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        members = [i for i in zf.infolist() if i.filename.lower().endswith((".xml", ".rels"))]
+        budget = MAX_UNPACKED
+        for info in members:
+            tail = b""
+            with zf.open(info) as fh:
+                while chunk := fh.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise ParseError("too_large", f"the {kind} unpacks to more than {MAX_UNPACKED >> 20} MB of XML")
+                    window = tail + chunk
+                    if any(m in window for m in _DTD_MARKERS):
+                        raise ParseError("unreadable", f"the {kind} declares XML entities ({info.filename}); refused")
+                    tail = window[-24:]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError) as e:
+        raise ParseError("unreadable", f"the {kind} is not a readable zip package ({e})") from e
+
+
+def _local(el) -> str:
+    tag = el.tag
+    return tag[len(W) :] if isinstance(tag, str) and tag.startswith(W) else ""
+
+
+def _run_text(el, out: list[str]) -> None:
+    """Visible text under `el` in order: w:t, tabs, breaks; no field codes, deletions or fallbacks."""
+    for child in el:
+        if child.tag == _MC_FALLBACK:
+            continue  # the same content as mc:Choice, for older readers
+        name = _local(child)
+        if name == "t":
+            out.append(child.text or "")
+        elif name == "tab":
+            out.append("\t")
+        elif name in ("br", "cr"):
+            out.append("\n")
+        elif name == "noBreakHyphen":
+            out.append("-")
+        elif name in ("del", "instrText", "delText", "rPr", "pPr"):
+            continue
+        else:
+            _run_text(child, out)
+
+
+def paragraph_text(p) -> str:
+    out: list[str] = []
+    _run_text(p, out)
+    return "".join(out)
+
+
+def _val(el, child: str) -> str | None:
+    """The w:val of tcPr/trPr child `child`, "" when present without a value, None when absent."""
+    node = el.find(W + child) if el is not None else None
+    if node is None:
+        return None
+    return node.get(W + "val", "")
+
+
+def _int(value: str | None, default: int = 1) -> int:
+    try:
+        return max(0, min(int(value or default), 1000))
+    except ValueError:
+        return default
+
+
+def _tcs(parent, name: str) -> list:
+    """Direct children `name`, looking through content controls (w:sdt) that wrap them."""
+    out = []
+    for child in parent:
+        local = _local(child)
+        if local == name:
+            out.append(child)
+        elif local in ("sdt", "customXml"):
+            content = child.find(W + "sdtContent") if local == "sdt" else child
+            if content is not None:
+                out.extend(_tcs(content, name))
+    return out
+
+
+def _cell_text(tc) -> str:
+    lines: list[str] = []
+    for p in tc.iter(W + "p"):
+        lines.append(paragraph_text(p).replace("\t", " "))
+    return "\n".join(lines).strip("\n")
+
+
+def table_grid(tbl) -> Table:
+    rows: list[list[str | None]] = []
+    for tr in _tcs(tbl, "tr"):
+        row: list[str | None] = [None] * _int(_val(tr.find(W + "trPr"), "gridBefore"), 0)
+        for tc in _tcs(tr, "tc"):
+            pr = tc.find(W + "tcPr")
+            span = max(1, _int(_val(pr, "gridSpan")))
+            vmerge, hmerge = _val(pr, "vMerge"), _val(pr, "hMerge")
+            covered = (vmerge is not None and vmerge != "restart") or (hmerge is not None and hmerge != "restart")
+            row.append(None if covered else _cell_text(tc))
+            row.extend([None] * (span - 1))
+        rows.append(row)
+    return Table(rows)
+
+
+def _is_layout(tbl) -> bool:
+    """A table that frames other tables: its cells are read as running text instead."""
+    return any(True for _ in tbl.iterdescendants(W + "tbl"))
+
+
+def _body_blocks(parent, blocks: list[str | Table]) -> None:
+    for child in parent:
+        name = _local(child)
+        if name == "p":
+            blocks.extend(line.strip() for line in paragraph_text(child).split("\n") if line.strip())
+        elif name == "tbl":
+            if _is_layout(child):
+                for tr in _tcs(child, "tr"):
+                    for tc in _tcs(tr, "tc"):
+                        _body_blocks(tc, blocks)
+            else:
+                blocks.append(table_grid(child))
+        elif name == "sdt":
+            content = child.find(W + "sdtContent")
+            if content is not None:
+                _body_blocks(content, blocks)
+        elif name == "customXml":
+            _body_blocks(child, blocks)
+
+
+def read_docx(data: bytes) -> Document:
+    check_package(data, "DOCX")
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.opc.package import OpcPackage
+    from docx.oxml.parser import parse_xml
+    from lxml import etree
+
+    try:
+        part = OpcPackage.open(io.BytesIO(data)).main_document_part
+        # A macro-enabled or template document loads as a plain part: parse its XML the same way.
+        root = part.element if hasattr(part, "element") else parse_xml(part.blob)
+    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile) as e:
+        raise ParseError("unreadable", f"the DOCX cannot be opened ({e})") from e
+    body = root.find(W + "body")
+    if body is None:
+        raise ParseError("unreadable", "the DOCX has no document body")
+    blocks: list[str | Table] = []
+    try:
+        _body_blocks(body, blocks)
+    except RecursionError as e:
+        raise ParseError("unreadable", "the DOCX is nested too deeply to read") from e
+    if not blocks:
+        raise ParseError("no_text", "the DOCX has no text")
+    return Document(blocks, "docx")

@@ -1,0 +1,353 @@
+"""HTML: a whole portal page with navigation chrome, or a bare fragment; Word-pasted markup included.
+
+The article body is found by the containers the common CMSs print it in (TRS, Hanweb) and, failing
+that, as the deepest element holding most of the page's non-link text. Tables become grids with
+rowspan/colspan expanded: the text sits in the top-left position, covered positions are None.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from lxml import etree
+from lxml import html as lhtml
+
+from crawler.model import ParseError
+from crawler.parsing.document import Document, Table
+from crawler.parsing.readers.text import decode
+
+# Markup that never carries report text.
+_JUNK_TAGS = {
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
+    "select", "option", "button", "input", "textarea", "head", "title", "meta", "link",
+}  # fmt: skip
+# Page chrome around the article: dropped only when the body is found by text mass.
+_CHROME_TAGS = {"nav", "header", "footer", "aside", "menu"}
+_CHROME_NAME = re.compile(
+    r"(?:^|[-_\s])(?:nav|navbar|menu|header|footer|foot|breadcrumbs?|crumbs?|sidebar|share|toolbar|"
+    r"topbar|banner|copyright|related|location|position|dqwz|skip)(?:[-_\s\d]|$)",
+    re.I,
+)
+# Article containers of TRS WCM, Hanweb JCMS and the usual templates, most specific first.
+_BODY_CLASSES = ("trs_editor_view", "trs_editor", "trs_ueditor", "article-content", "article_content", "bt_content")
+_BODY_IDS = ("zoom", "ucap-content", "article-content", "article_content")
+_BODY_LAST = ("article",)  # generic names: only when nothing more specific is there
+_BLOCK_TAGS = {
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+    "dl", "dt", "dd", "blockquote", "pre", "center", "tr", "form", "fieldset", "address", "hr", "body",
+    "caption", "figure", "figcaption", "td", "th", "tbody", "thead", "tfoot",
+}  # fmt: skip
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
+_SPACE = re.compile(r"[ \t\r\n\f\v\xa0]+")
+_DECLARED = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_MAX_SPAN = 1000  # the HTML limit for colspan; rowspan is capped by the rows left
+_BODY_SHARE = 0.7  # the body holds at least this share of the page's non-link text
+
+
+def decode_html(data: bytes) -> str:
+    """Bytes to text, trusting what the bytes prove over what the page declares.
+
+    Valid UTF-8 is UTF-8 whatever the meta says (pages declaring gb2312 often are UTF-8, and the
+    reverse); otherwise a declared multi-byte CJK charset is tried strictly, then detection.
+    """
+    if data[:3] == b"\xef\xbb\xbf" or data[:2] in (b"\xff\xfe", b"\xfe\xff") or _mostly_utf8(data):
+        return decode(data)
+    declared = _declared_charset(data)
+    if declared:
+        try:
+            return data.decode(declared)
+        except UnicodeDecodeError:
+            pass
+    return decode(data)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Strictly valid UTF-8, or UTF-8 with a stray broken sequence (a truncated page)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad == 0:
+        return True
+    wide = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    return bad <= 2 and wide >= 50 * bad
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The codec a page declares, if it is a multi-byte one: single-byte declarations (latin-1) are
+    the usual lie on Chinese pages and decode anything, so they prove nothing."""
+    m = _DECLARED.search(data[:8192])
+    if not m:
+        return None
+    try:
+        name = codecs.lookup(m[1].decode("ascii")).name
+    except LookupError:
+        return None
+    if name in ("gb2312", "gbk", "gb18030"):
+        return "gb18030"  # the superset: GBK pages often hold characters outside their declared set
+    if name in ("big5", "big5hkscs", "cp950", "euc_jp", "shift_jis", "cp932", "euc_kr"):
+        return name
+    return None
+
+
+def _parse(text: str) -> etree._Element:
+    parser = lhtml.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        root = lhtml.document_fromstring(_XML_DECL.sub("", text, count=1), parser=parser)
+    except (etree.ParserError, ValueError) as e:
+        raise ParseError("unreadable", f"the HTML cannot be parsed ({e})") from e
+    if root is None:
+        raise ParseError("no_text", "the HTML page is empty")
+    return root
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _classes(el) -> list[str]:
+    return (el.get("class") or "").lower().split()
+
+
+def _title_hint(root) -> str | None:
+    for meta in root.iter("meta"):
+        if (meta.get("name") or "").lower() == "articletitle" and (meta.get("content") or "").strip():
+            return meta.get("content").strip()
+    for el in root.iter("h1"):
+        text = _SPACE.sub(" ", el.text_content()).strip()
+        if text:
+            return text
+    for el in root.iter():
+        if any(c == "title" or c.endswith(("-title", "_title")) for c in _classes(el)):
+            text = _SPACE.sub(" ", el.text_content()).strip()
+            if text and len(text) <= 100:
+                return text
+    for el in root.iter("title"):
+        text = _SPACE.sub(" ", el.text_content() or "").strip()
+        if text:
+            return text
+    return None
+
+
+def _drop(el) -> None:
+    """Remove an element but keep its tail text, which belongs to the parent."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _strip_junk(root) -> None:
+    doomed = [
+        el
+        for el in root.iter()
+        if not isinstance(el.tag, str)
+        or _tag(el) in _JUNK_TAGS
+        or el.get("hidden") is not None
+        or _HIDDEN.search(el.get("style") or "")
+    ]
+    for el in doomed:
+        _drop(el)
+
+
+def _is_chrome(el) -> bool:
+    if _tag(el) in _CHROME_TAGS:
+        return True
+    name = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
+    return bool(name) and bool(_CHROME_NAME.search(name))
+
+
+def _strip_chrome(root) -> None:
+    doomed = [el for el in root.iter() if el is not root and _tag(el) != "body" and _is_chrome(el)]
+    for el in doomed:
+        if el.getparent() is not None:
+            _drop(el)
+
+
+def _mass(root) -> dict:
+    """Non-link text length per element, summed bottom-up in one pass."""
+    mass: dict = {}
+    for el in reversed(list(root.iter())):
+        own = 0 if _tag(el) == "a" else len(_SPACE.sub("", el.text or ""))
+        total = own
+        for child in el:
+            total += mass.get(child, 0) + len(_SPACE.sub("", child.tail or ""))
+        mass[el] = total
+    return mass
+
+
+def _named_body(root, mass: dict):
+    """The largest element named like an article container, in order of name specificity."""
+    for names, attr in ((_BODY_CLASSES, "class"), (_BODY_IDS, "id"), (_BODY_LAST, "class"), (_BODY_LAST, "id")):
+        hits = [
+            el
+            for el in root.iter()
+            if isinstance(el.tag, str)
+            and (any(c in names for c in _classes(el)) if attr == "class" else (el.get("id") or "").lower() in names)
+        ]
+        hits = [el for el in hits if mass.get(el, 0) >= 200 or any(True for _ in el.iter("table"))]
+        if hits:
+            return max(hits, key=lambda el: mass.get(el, 0))
+    return None
+
+
+def _densest(root, mass: dict):
+    """The deepest element holding most of the page's non-link text (they form one chain)."""
+    total = mass.get(root, 0)
+    best, best_depth = root, 0
+    for el in root.iter():
+        if mass.get(el, 0) >= _BODY_SHARE * total and _tag(el) not in ("tr", "tbody", "thead", "table"):
+            depth = sum(1 for _ in el.iterancestors())
+            if depth > best_depth:
+                best, best_depth = el, depth
+    return best
+
+
+def find_body(root):
+    """The article element of a page (the page itself for a fragment)."""
+    mass = _mass(root)
+    named = _named_body(root, mass)
+    if named is not None:
+        return named
+    _strip_chrome(root)
+    return _densest(root, _mass(root))
+
+
+# ---- text and tables ------------------------------------------------------------------------
+class _Lines:
+    """Collects inline text into lines; block boundaries and <br> end a line."""
+
+    def __init__(self) -> None:
+        self.blocks: list[str | Table] = []
+        self._buf: list[str] = []
+
+    def text(self, s: str | None) -> None:
+        if s:
+            self._buf.append(s)
+
+    def newline(self) -> None:
+        line = _SPACE.sub(" ", "".join(self._buf)).strip()
+        self._buf = []
+        if line:
+            self.blocks.append(line)
+
+    def table(self, t: Table) -> None:
+        self.newline()
+        self.blocks.append(t)
+
+
+def _rows(table) -> list:
+    """The table's own rows (not those of nested tables), in order."""
+    out = []
+    for child in table:
+        tag = _tag(child)
+        if tag == "tr":
+            out.append(child)
+        elif tag in ("thead", "tbody", "tfoot"):
+            out.extend(tr for tr in child if _tag(tr) == "tr")
+    return out
+
+
+def _cells(tr) -> list:
+    return [td for td in tr if _tag(td) in ("td", "th")]
+
+
+def _is_layout(table) -> bool:
+    """A table that frames content rather than holding data: it wraps tables, or has one column."""
+    if any(True for _ in table.iterdescendants("table")):
+        return True
+    return all(len(_cells(tr)) <= 1 for tr in _rows(table))
+
+
+def _span(value: str | None, limit: int) -> int:
+    try:
+        n = int(re.sub(r"[^\d]", "", value or "") or 1)
+    except ValueError:
+        n = 1
+    if n == 0:  # rowspan="0": to the end of the table
+        n = limit
+    return max(1, min(n, limit))
+
+
+def _cell_text(td) -> str:
+    lines = _Lines()
+    _walk_children(td, lines)
+    lines.newline()
+    return "\n".join(b for b in lines.blocks if isinstance(b, str))
+
+
+def grid(table) -> Table:
+    """Expand rowspan/colspan: text in the top-left position of a merged cell, None where it covers."""
+    rows = _rows(table)
+    taken: list[set[int]] = [set() for _ in rows]  # grid columns occupied, per row
+    out: list[list[str | None]] = []
+    for r, tr in enumerate(rows):
+        placed: dict[int, str] = {}
+        c = 0
+        for td in _cells(tr):
+            while c in taken[r]:
+                c += 1
+            colspan = _span(td.get("colspan"), _MAX_SPAN)
+            rowspan = _span(td.get("rowspan"), len(rows) - r)
+            placed[c] = _cell_text(td)
+            for dr in range(rowspan):
+                taken[r + dr].update(range(c, c + colspan))
+            c += colspan
+        width = max(taken[r], default=-1) + 1
+        out.append([placed.get(cc) for cc in range(width)])
+    return Table(out)
+
+
+def _walk(el, lines: _Lines) -> None:
+    tag = _tag(el)
+    if not tag or tag in _JUNK_TAGS:
+        return
+    if tag == "br":
+        lines.newline()
+        return
+    if tag == "table":
+        if _is_layout(el):
+            for tr in _rows(el):
+                for td in _cells(tr):
+                    lines.newline()
+                    _walk_children(td, lines)
+                    lines.newline()
+        else:
+            lines.table(grid(el))
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        lines.newline()
+    _walk_children(el, lines)
+    if block:
+        lines.newline()
+
+
+def _walk_children(el, lines: _Lines) -> None:
+    lines.text(el.text)
+    for child in el:
+        _walk(child, lines)
+        lines.text(child.tail)
+
+
+def read_html(data: bytes) -> Document:
+    root = _parse(decode_html(data))
+    title = _title_hint(root)
+    _strip_junk(root)
+    body = find_body(root)
+    lines = _Lines()
+    try:
+        _walk(body, lines)
+    except RecursionError as e:
+        raise ParseError("unreadable", "the HTML is nested too deeply to read") from e
+    lines.newline()
+    if not lines.blocks:
+        raise ParseError("no_text", "the HTML page has no text")
+    return Document(lines.blocks, "html", title_hint=title)
