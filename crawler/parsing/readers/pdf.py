@@ -5,9 +5,21 @@ from __future__ import annotations
 import re
 
 from crawler.model import ParseError
-from crawler.parsing.document import Document
+from crawler.parsing.document import Document, Table
 
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$")
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$"
+)
+
+
+def strip_page_numbers(blocks: list[str | Table]) -> list[str | Table]:
+    """Drop running page numbers ("- 3 -") at the top or bottom of a page's blocks."""
+    start, end = 0, len(blocks)
+    while start < end and isinstance(blocks[start], str) and _PAGE_NUMBER.match(blocks[start]):
+        start += 1
+    while end > start and isinstance(blocks[end - 1], str) and _PAGE_NUMBER.match(blocks[end - 1]):
+        end -= 1
+    return blocks[start:end]
 
 
 def _open(data: bytes):
@@ -22,24 +34,34 @@ def _open(data: bytes):
         raise ParseError("unreadable", f"the PDF cannot be opened ({e})") from e
 
 
+def _layout(data: bytes) -> Document:
+    from crawler.parsing.readers.pdf_layout import read_layout
+
+    pdf = _open(data)
+    try:
+        return read_layout(pdf)
+    finally:
+        pdf.close()
+
+
 def read_pdf(data: bytes, ocr: bool = False) -> Document:
     pdf = _open(data)
     try:
-        blocks: list[str] = []
+        blocks: list[str | Table] = []
         for i in range(len(pdf)):
-            page = pdf[i]
-            text = page.get_textpage().get_text_range()
+            text = pdf[i].get_textpage().get_text_range()
             lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
-            # Drop running page numbers ("- 3 -") at the top or bottom of a page.
-            while lines and _PAGE_NUMBER.match(lines[0]):
-                lines.pop(0)
-            while lines and _PAGE_NUMBER.match(lines[-1]):
-                lines.pop()
-            blocks.extend(lines)
+            blocks.extend(strip_page_numbers(lines))
         pages = len(pdf)
         title = (pdf.get_metadata_dict() or {}).get("Title") or None
     finally:
         pdf.close()
-    if not "".join(blocks).strip():
+    if not "".join(b for b in blocks if isinstance(b, str)).strip():
         raise ParseError("no_text", "the PDF has no text layer (a scanned image); OCR is off")
-    return Document(blocks, "pdf", title_hint=title, pages=pages)
+
+    def alternative() -> Document:
+        doc = _layout(data)
+        doc.title_hint = title
+        return doc
+
+    return Document(blocks, "pdf", title_hint=title, pages=pages, alternative=alternative)

@@ -1,0 +1,196 @@
+"""Table grids from a PDF page's ruling lines (the lattice a word processor draws around cells).
+
+Word, WPS and LibreOffice print each cell border as a thin stroked path or a thin filled
+rectangle. Their positions give the columns and rows of a table and, where a border is
+missing between two grid cells, a merged cell. Text placed by these cells keeps blank cells
+blank, which plain text extraction cannot do. Coordinates are PDF points, y growing upwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from bisect import bisect_right
+from dataclasses import dataclass
+
+_SNAP = 2.0  # points: borders closer than this are one border
+_THIN = 2.5  # a path thinner than this is a ruling line
+_MIN_GAP = 4.0  # grid lines closer than this are a double border, not a row or column
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    at: float  # y of a horizontal line, x of a vertical one
+    lo: float  # start along the line
+    hi: float  # end along the line
+
+
+@dataclass
+class Grid:
+    """One ruled table: boundaries and which grid cells belong to one printed cell."""
+
+    xs: list[float]  # column boundaries, left to right
+    ys: list[float]  # row boundaries, top to bottom (descending y)
+    owner: list[list[tuple[int, int]]]  # owner[r][c] = top-left grid cell of the printed cell
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return self.xs[0], self.ys[-1], self.xs[-1], self.ys[0]
+
+    def contains(self, x: float, y: float) -> bool:
+        x0, y0, x1, y1 = self.bbox
+        return x0 <= x <= x1 and y0 <= y <= y1
+
+    def locate(self, x: float, y: float) -> tuple[int, int]:
+        """The printed cell (its top-left grid position) under the point."""
+        c = min(max(bisect_right(self.xs, x) - 1, 0), len(self.xs) - 2)
+        r = min(max(sum(1 for b in self.ys[1:] if y < b), 0), len(self.ys) - 2)
+        return self.owner[r][c]
+
+
+def _path_segments(obj, raw) -> list[tuple[float, float, float, float]]:
+    """Straight pieces (x0, y0, x1, y1) of a path object that spans more than a thin box."""
+    path = obj.raw
+    n = raw.FPDFPath_CountSegments(path)
+    if n <= 0 or n > 2000:
+        return []
+    m = obj.get_matrix()
+    pts: list[tuple[float, float]] = []
+    out: list[tuple[float, float, float, float]] = []
+    start: tuple[float, float] | None = None
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for k in range(n):
+        seg = raw.FPDFPath_GetPathSegment(path, k)
+        raw.FPDFPathSegment_GetPoint(seg, x, y)
+        p = m.on_point(x.value, y.value)
+        kind = raw.FPDFPathSegment_GetType(seg)
+        if kind == raw.FPDF_SEGMENT_MOVETO or not pts:
+            start = p
+        elif kind == raw.FPDF_SEGMENT_LINETO:
+            out.append((*pts[-1], *p))
+        if raw.FPDFPathSegment_GetClose(seg) and start is not None:
+            out.append((*p, *start))
+        pts.append(p)
+    return out
+
+
+def _lines(page) -> tuple[list[Segment], list[Segment]]:
+    """Horizontal and vertical ruling lines drawn on the page."""
+    import pypdfium2.raw as raw
+
+    horiz: list[Segment] = []
+    vert: list[Segment] = []
+
+    def add(x0: float, y0: float, x1: float, y1: float) -> None:
+        if abs(y1 - y0) <= _THIN and abs(x1 - x0) > _THIN:
+            horiz.append(Segment((y0 + y1) / 2, min(x0, x1), max(x0, x1)))
+        elif abs(x1 - x0) <= _THIN and abs(y1 - y0) > _THIN:
+            vert.append(Segment((x0 + x1) / 2, min(y0, y1), max(y0, y1)))
+
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH]):
+        x0, y0, x1, y1 = obj.get_bounds()
+        if min(x1 - x0, y1 - y0) <= _THIN:
+            add(x0, y0, x1, y1)  # a line, or a thin filled bar used as a border
+            continue
+        raw.FPDFPath_GetDrawMode(obj.raw, fill, stroke)
+        if stroke.value:  # a stroked outline: its straight edges are borders
+            for piece in _path_segments(obj, raw):
+                add(*piece)
+    return _merge(horiz), _merge(vert)
+
+
+def _merge(segments: list[Segment]) -> list[Segment]:
+    """Join collinear pieces: a border drawn cell by cell becomes one line."""
+    rows: list[list[Segment]] = []  # segments on one line position
+    for s in sorted(segments, key=lambda s: s.at):
+        if rows and s.at - rows[-1][-1].at <= _SNAP:
+            rows[-1].append(s)
+        else:
+            rows.append([s])
+    out: list[Segment] = []
+    for row in rows:
+        at = sum(s.at for s in row) / len(row)
+        lo, hi = None, None
+        for s in sorted(row, key=lambda s: s.lo):
+            if lo is not None and s.lo > hi + _SNAP:
+                out.append(Segment(at, lo, hi))
+                lo = None
+            lo, hi = (s.lo, s.hi) if lo is None else (lo, max(hi, s.hi))
+        out.append(Segment(at, lo, hi))
+    return out
+
+
+def _clusters(values: list[float]) -> list[float]:
+    """Distinct positions: values within _MIN_GAP of each other collapse to their mean."""
+    out: list[list[float]] = []
+    for v in sorted(values):
+        if out and v - out[-1][-1] <= _MIN_GAP:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return [sum(c) / len(c) for c in out]
+
+
+def _covered(lines: list[Segment], at: float, lo: float, hi: float) -> bool:
+    """Is there a border at `at` along most of lo..hi?"""
+    span = hi - lo
+    got = sum(max(0.0, min(s.hi, hi) - max(s.lo, lo)) for s in lines if abs(s.at - at) <= _MIN_GAP)
+    return got >= span * 0.5
+
+
+def _groups(horiz: list[Segment], vert: list[Segment]) -> list[tuple[list[Segment], list[Segment]]]:
+    """Lines that touch each other form one table."""
+    parent = list(range(len(horiz) + len(vert)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, h in enumerate(horiz):
+        for j, v in enumerate(vert):
+            if h.lo - _SNAP <= v.at <= h.hi + _SNAP and v.lo - _SNAP <= h.at <= v.hi + _SNAP:
+                parent[find(i)] = find(len(horiz) + j)
+    groups: dict[int, tuple[list[Segment], list[Segment]]] = {}
+    for i, h in enumerate(horiz):
+        groups.setdefault(find(i), ([], []))[0].append(h)
+    for j, v in enumerate(vert):
+        groups.setdefault(find(len(horiz) + j), ([], []))[1].append(v)
+    return list(groups.values())
+
+
+def _grid(horiz: list[Segment], vert: list[Segment]) -> Grid | None:
+    # Tables open at the sides (no outer verticals) still end where their horizontals end.
+    xs = _clusters([v.at for v in vert] + [min(h.lo for h in horiz), max(h.hi for h in horiz)])
+    ys = _clusters([h.at for h in horiz] + [min(v.lo for v in vert), max(v.hi for v in vert)])[::-1]
+    if len(xs) < 3 or len(ys) < 3:
+        return None  # a box around a paragraph, not a table
+    rows, cols = len(ys) - 1, len(xs) - 1
+    parent = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
+
+    def find(p: tuple[int, int]) -> tuple[int, int]:
+        while parent[p] != p:
+            p = parent[p]
+        return p
+
+    def join(a: tuple[int, int], b: tuple[int, int]) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the top-left cell owns the merged cell
+
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols and not _covered(vert, xs[c + 1], ys[r + 1], ys[r]):
+                join((r, c), (r, c + 1))
+            if r + 1 < rows and not _covered(horiz, ys[r + 1], xs[c], xs[c + 1]):
+                join((r, c), (r + 1, c))
+    owner = [[find((r, c)) for c in range(cols)] for r in range(rows)]
+    return Grid(xs, ys, owner)
+
+
+def page_grids(page) -> list[Grid]:
+    """Every ruled table on a pdfium page, top to bottom."""
+    horiz, vert = _lines(page)
+    grids = [g for hs, vs in _groups(horiz, vert) if hs and vs for g in [_grid(hs, vs)] if g]
+    return sorted(grids, key=lambda g: -g.ys[0])
