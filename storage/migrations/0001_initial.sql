@@ -150,8 +150,8 @@ CREATE TABLE report_versions (
     UNIQUE (report_id, version),
     UNIQUE (report_id, sha256)
 );
-CREATE INDEX report_versions_seen_at ON report_versions(seen_at);
 CREATE INDEX report_versions_source_url ON report_versions(source_url);
+CREATE INDEX report_versions_changes ON report_versions(seen_at) WHERE version > 1;
 
 CREATE TABLE findings (
     id INTEGER PRIMARY KEY,

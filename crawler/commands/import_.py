@@ -1,0 +1,72 @@
+"""`xxgk import FILE... [--agency NAME] [--year Y] [--url URL]`: archive local report files.
+
+The command form of storage.Archive.ingest: each file is stored, parsed and written with its cells.
+It is also how a user adds a report obtained by other means (by email, on paper scanned to PDF).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _line(path: str, r) -> str:
+    who = f"{r.agency or '?'} {r.year or '?'}年"
+    if r.status == "unchanged":
+        return f"{path}: report #{r.report_id} {who}: already archived, unchanged"
+    cells = len(r.parsed.cells) if r.parsed else 0
+    return f"{path}: report #{r.report_id} {who}: {r.status}, version {r.version}, {cells} cells, sha256 {r.document.sha256[:12]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from storage import Archive, default_db_path
+
+    if args.url and len(args.files) > 1:
+        print("xxgk import: --url names one document; give one FILE with it", file=sys.stderr)
+        return 2
+    status = 0
+    with Archive(args.db or default_db_path()) as archive:
+        for name in args.files:
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                print(f"xxgk import: {name}: cannot read file ({e.strerror})", file=sys.stderr)
+                status = 2
+                continue
+            result = archive.ingest(
+                data,
+                url=args.url or path.resolve().as_uri(),
+                agency=args.agency,
+                year=args.year,
+                kind=args.kind,
+                published_at=args.published_at,
+                published_source="manual" if args.published_at else None,
+                parse_options={"ocr": True} if args.ocr else None,
+            )
+            if result.parse_status == "failed":
+                # Kept in the archive all the same (report #N, parse_status failed), so nothing is lost.
+                print(
+                    f"xxgk import: {name}: {result.parse_message} [{result.parse_reason}] (archived as report #{result.report_id})",
+                    file=sys.stderr,
+                )
+                status = 2
+            else:
+                print(_line(name, result))
+    return status
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="archive local report files: store, parse and write their cells")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--agency", help="agency name (default: as the report names itself)")
+    p.add_argument("--year", type=int, help="report year (default: as the report states)")
+    p.add_argument("--url", help="where the document was published (default: the file's file:// URL)")
+    p.add_argument(
+        "--kind", choices=("department", "government"), help="agency kind, for the deadline (Jan 31 / Mar 31)"
+    )
+    p.add_argument("--published-at", metavar="YYYY-MM-DD", help="publication date, if known")
+    p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
+    p.add_argument("--ocr", action="store_true", help="OCR PDFs that have no text layer (tesseract chi_sim)")
+    p.set_defaults(func=run)

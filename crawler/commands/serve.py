@@ -1,0 +1,68 @@
+"""`xxgk serve [--db PATH] [--port N]`: browse the archive in Datasette, read-only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+# Pages a journalist opens stay quick on a large archive: facets get time to finish, long texts are cut.
+SETTINGS = {
+    "facet_time_limit_ms": 1000,
+    "sql_time_limit_ms": 5000,
+    "truncate_cells_html": 300,
+    "suggest_facets": "off",
+    "default_page_size": 50,
+}
+
+
+def datasette_args(db: Path, metadata_file: Path, *, host: str, port: int, immutable: bool) -> list[str]:
+    """The `datasette serve` command line for the archive at `db`."""
+    from storage.datasette.config import PLUGINS_DIR, TEMPLATES_DIR
+
+    args = ["serve", *(["--immutable", str(db)] if immutable else [str(db)])]
+    args += ["--metadata", str(metadata_file), "--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
+    args += ["--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value)]
+    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    from datasette.cli import cli
+
+    from storage import Archive, default_db_path
+    from storage.datasette.config import metadata
+
+    db = Path(args.db or default_db_path())
+    if not db.exists():
+        print(f"xxgk serve: no archive at {db} (create one with xxgk import or xxgk crawl)", file=sys.stderr)
+        return 2
+    with Archive(db) as archive:  # brings an older archive up to the current schema first
+        if args.immutable:
+            # Immutable readers ignore the WAL file: fold it into the database first.
+            archive.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with tempfile.TemporaryDirectory(prefix="xxgk-serve-") as tmp:
+        metadata_file = Path(tmp) / "metadata.json"
+        metadata_file.write_text(json.dumps(metadata(db.stem), ensure_ascii=False), encoding="utf-8")
+        print(f"xxgk serve: {db} read-only at http://{args.host}:{args.port}/{db.stem}", file=sys.stderr, flush=True)
+        cli.main(
+            args=datasette_args(db, metadata_file, host=args.host, port=args.port, immutable=args.immutable),
+            standalone_mode=False,
+        )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="browse the archive in Datasette (read-only)")
+    p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
+    p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--immutable",
+        action="store_true",
+        help="serve a frozen snapshot (faster counts); without it the archive is opened read-only and shows new crawls live",
+    )
+    p.set_defaults(func=run)

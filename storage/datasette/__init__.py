@@ -1,0 +1,1 @@
+"""Serving the archive with Datasette: metadata, canned queries, the plugin and its charts."""
