@@ -8,7 +8,8 @@ layout, its figures taken from the JSON, and renders it as:
 - PDF and Word-97 .doc made from that DOCX by LibreOffice;
 - HTML as a TRS portal page pasted from Word (mso styles, <o:p>, nested spans, <br> in labels);
 - GBK HTML: an old layout-table portal declaring gb2312, and a Hanweb-style page declaring UTF-8
-  while being GBK; and a bare UTF-8 fragment.
+  while being GBK; and a bare UTF-8 fragment;
+- XLSX (openpyxl) and XLS (xlwt) holding the tables with their merges, as a spreadsheet attachment.
 
 A null cell prints blank; a key absent from the JSON is absent from the rendition (its whole row,
 or its whole table block). Run `python tests/renditions.py EXPECTED.json OUTDIR` to look at them.
@@ -32,7 +33,7 @@ from crawler import template as tpl  # noqa: E402
 from crawler.parsing.readers.office import convert  # noqa: E402
 from crawler.parsing.readers.sheet import number_text  # noqa: E402
 
-KINDS = ("docx", "pdf", "doc", "html", "html-gbk", "html-gbk-lie", "html-fragment")
+KINDS = ("docx", "pdf", "doc", "html", "html-gbk", "html-gbk-lie", "html-fragment", "xlsx", "xls")
 
 
 @dataclass
@@ -486,6 +487,78 @@ def hanweb_page(report: Report, declared: str) -> str:
 </body></html>"""
 
 
+# ---- spreadsheets ---------------------------------------------------------------------------
+_HEADING = re.compile(r"^[一二三四五六]、")
+
+
+def sheet_cells(report: Report) -> list[tuple[int, int, int, int, str | int | float | None]]:
+    """(row, column, rows, columns, value) of a one-sheet workbook holding the report's tables:
+    title rows, the section headings, each table with its merges, then the 落款. Figures are
+    stored as numbers the way a spreadsheet keeps them; prose stays in the document."""
+    width = max(layout_width(b) for b in report.blocks if not isinstance(b, str))
+    out: list[tuple[int, int, int, int, str | int | float | None]] = []
+    r = 0
+    for line in report.title:
+        out.append((r, 0, 1, width, line))
+        r += 1
+    for block in report.blocks:
+        if isinstance(block, str):
+            if _HEADING.match(block):
+                out.append((r, 0, 1, width, block))
+                r += 1
+            continue
+        for dr, row in enumerate(grid_origins(block)):
+            for c, span in row:
+                out.append((r + dr, c, span.rows, span.cols, _sheet_value(span)))
+        r += len(block) + 1
+    for line in report.closing:
+        out.append((r, 0, 1, width, line))
+        r += 1
+    return out
+
+
+def _sheet_value(span: Span) -> str | int | float | None:
+    if not span.value:
+        return span.text
+    if span.text == "":
+        return None
+    plain = span.text.replace(",", "")
+    if re.fullmatch(r"-?\d+", plain):
+        return int(plain)
+    if re.fullmatch(r"-?\d+\.\d+", plain):
+        return float(plain)
+    return span.text  # 增7 / 减2 are text in a spreadsheet too
+
+
+def to_xlsx(report: Report, path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "年度报告"
+    for r, c, rows, cols, value in sheet_cells(report):
+        ws.cell(r + 1, c + 1, value)
+        if rows > 1 or cols > 1:
+            ws.merge_cells(start_row=r + 1, start_column=c + 1, end_row=r + rows, end_column=c + cols)
+    book.save(path)
+    return path
+
+
+def to_xls(report: Report, path: Path) -> Path:
+    """A BIFF8 workbook (Excel 97–2003) written by xlwt; numbers are stored as floats, as Excel does."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    ws = book.add_sheet("年度报告")
+    for r, c, rows, cols, value in sheet_cells(report):
+        if rows > 1 or cols > 1:
+            ws.write_merge(r, r + rows - 1, c, c + cols - 1, value)
+        else:
+            ws.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
 # ---- building every rendition of a set of sources --------------------------------------------
 HTML_STYLE = Style(enumerator="、", change_words=False, thousands=True)
 GBK_STYLE = Style(enumerator="、", change_words=True, typos=True)
@@ -513,6 +586,8 @@ def write_all(sources: dict[str, dict], outdir: Path) -> dict[tuple[str, str], P
         paths[name, "html-fragment"] = outdir / f"{name}.fragment.html"
         paths[name, "html-gbk"] = outdir / f"{name}.gbk.html"
         paths[name, "html-gbk-lie"] = outdir / f"{name}.gbk-lie.html"
+        paths[name, "xlsx"] = to_xlsx(plain, outdir / f"{name}.xlsx")
+        paths[name, "xls"] = to_xls(gbk, outdir / f"{name}.xls")
     with ThreadPoolExecutor(2) as pool:
         jobs = [pool.submit(convert, docx_paths, target, outdir, 180) for target in ("pdf", "doc")]
         for job in jobs:

@@ -63,7 +63,7 @@ def _run_text(el, out: list[str]) -> None:
             out.append("\n")
         elif name == "noBreakHyphen":
             out.append("-")
-        elif name in ("del", "instrText", "delText", "rPr", "pPr"):
+        elif name in ("del", "moveFrom", "instrText", "delText", "rPr", "pPr"):
             continue
         else:
             _run_text(child, out)

@@ -110,23 +110,27 @@ def _classes(el) -> list[str]:
 
 
 def _title_hint(root) -> str | None:
+    """The page's own title: ArticleTitle meta, then h1, a *title element, <title>.
+
+    The first candidate that reads like a report title wins (an h1 is often the site's logo);
+    failing that, the first candidate at all.
+    """
+    candidates: list[str] = []
     for meta in root.iter("meta"):
-        if (meta.get("name") or "").lower() == "articletitle" and (meta.get("content") or "").strip():
-            return meta.get("content").strip()
-    for el in root.iter("h1"):
-        text = _SPACE.sub(" ", el.text_content()).strip()
-        if text:
+        if (meta.get("name") or "").lower() == "articletitle":
+            candidates.append(meta.get("content") or "")
+    candidates += [el.text_content() for el in root.iter("h1")]
+    candidates += [
+        el.text_content()
+        for el in root.iter()
+        if isinstance(el.tag, str) and any(c == "title" or c.endswith(("-title", "_title")) for c in _classes(el))
+    ]
+    candidates += [el.text_content() or "" for el in root.iter("title")]
+    texts = [t for t in (_SPACE.sub(" ", c).strip() for c in candidates) if t and len(t) <= 150]
+    for text in texts:
+        if "报告" in text or "年报" in text:
             return text
-    for el in root.iter():
-        if any(c == "title" or c.endswith(("-title", "_title")) for c in _classes(el)):
-            text = _SPACE.sub(" ", el.text_content()).strip()
-            if text and len(text) <= 100:
-                return text
-    for el in root.iter("title"):
-        text = _SPACE.sub(" ", el.text_content() or "").strip()
-        if text:
-            return text
-    return None
+    return texts[0] if texts else None
 
 
 def _drop(el) -> None:
@@ -164,11 +168,15 @@ def _is_chrome(el) -> bool:
     return bool(name) and bool(_CHROME_NAME.search(name))
 
 
-def _strip_chrome(root) -> None:
-    doomed = [el for el in root.iter() if el is not root and _tag(el) != "body" and _is_chrome(el)]
+def _strip_chrome(root, mass: dict) -> None:
+    """Drop navigation, headers, footers and sidebars — unless one holds much of the page's text,
+    which means the name lied (a theme calling its content column "main-header-wrap")."""
+    limit = 0.3 * mass.get(root, 0)
+    doomed = [
+        el for el in root.iter() if el is not root and _tag(el) != "body" and _is_chrome(el) and mass.get(el, 0) < limit
+    ]
     for el in doomed:
-        if el.getparent() is not None:
-            _drop(el)
+        _drop(el)
 
 
 def _mass(root) -> dict:
@@ -198,15 +206,25 @@ def _named_body(root, mass: dict):
     return None
 
 
+def _data_tables(root) -> list:
+    return [t for t in root.iter("table") if not _is_layout(t) and any(ch.isdigit() for ch in t.text_content())]
+
+
 def _densest(root, mass: dict):
-    """The deepest element holding most of the page's non-link text (they form one chain)."""
+    """The deepest element holding most of the page's non-link text and every data table.
+
+    Requiring the tables keeps a report whose Word sections were pasted as sibling divs (a landscape
+    table between portrait text) in one piece even when one section holds most of the text.
+    """
     total = mass.get(root, 0)
+    tables = _data_tables(root)
     best, best_depth = root, 0
     for el in root.iter():
-        if mass.get(el, 0) >= _BODY_SHARE * total and _tag(el) not in ("tr", "tbody", "thead", "table"):
-            depth = sum(1 for _ in el.iterancestors())
-            if depth > best_depth:
-                best, best_depth = el, depth
+        if mass.get(el, 0) < _BODY_SHARE * total or _tag(el) in ("tr", "tbody", "thead", "table"):
+            continue
+        depth = sum(1 for _ in el.iterancestors())
+        if depth > best_depth and all(t is el or el in t.iterancestors() for t in tables):
+            best, best_depth = el, depth
     return best
 
 
@@ -216,7 +234,7 @@ def find_body(root):
     named = _named_body(root, mass)
     if named is not None:
         return named
-    _strip_chrome(root)
+    _strip_chrome(root, mass)
     return _densest(root, _mass(root))
 
 
@@ -301,7 +319,9 @@ def grid(table) -> Table:
                 taken[r + dr].update(range(c, c + colspan))
             c += colspan
         width = max(taken[r], default=-1) + 1
-        out.append([placed.get(cc) for cc in range(width)])
+        row = [placed.get(cc) for cc in range(width)]
+        if any(row):  # rows that print nothing (Word's zero-height sizing row) are not table rows
+            out.append(row)
     return Table(out)
 
 

@@ -86,26 +86,29 @@ def convert(sources: list[Path], target: str, outdir: Path, timeout: float | Non
             raise ParseError("timeout", f"LibreOffice did not finish converting within {timeout:g} s") from e
 
 
-def _encrypted(data: bytes) -> bool:
-    """Password-protected Office files: an encrypted OOXML package inside OLE, or a Word file whose
-    FIB has fEncrypted set. LibreOffice would only fail on them without saying why."""
+def _encryption(data: bytes) -> str | None:
+    """Why a password-protected Office file cannot be read, or None. LibreOffice would only fail on
+    them without saying why: an encrypted OOXML package travels inside an OLE file, and a Word-97
+    file flags encryption in its FIB (fEncrypted)."""
     import olefile
 
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
-                return True
+                return "the file is an encrypted Office document (password required)"
             if ole.exists("WordDocument"):
                 fib = ole.openstream("WordDocument").read(12)
-                return len(fib) >= 12 and bool(int.from_bytes(fib[10:12], "little") & 0x0100)
+                if len(fib) >= 12 and int.from_bytes(fib[10:12], "little") & 0x0100:
+                    return "the Word document is encrypted (password required)"
     except Exception:  # a damaged compound file: let LibreOffice judge it
-        return False
-    return False
+        return None
+    return None
 
 
 def read_office(data: bytes, fmt: str, timeout: float | None = None) -> Document:
-    if fmt in ("doc", "wps") and _encrypted(data):
-        raise ParseError("encrypted", f"the {fmt.upper()} file is encrypted (password required)")
+    reason = _encryption(data) if fmt in ("doc", "wps") else None
+    if reason:
+        raise ParseError("encrypted", reason)
     with tempfile.TemporaryDirectory(prefix="xxgk-office-") as tmp:
         src = Path(tmp) / f"report.{fmt}"
         src.write_bytes(data)

@@ -1,4 +1,4 @@
-"""XLSX/XLS: each visible sheet becomes one Table; merged ranges leave None where they cover.
+"""XLSX/XLS: the tables of each visible sheet; merged ranges leave None where they cover.
 
 openpyxl loads XLSX in its normal mode: read-only mode does not report merged ranges, and the
 package is size- and entity-checked first. XLS goes through xlrd with formatting info (which is
@@ -48,14 +48,24 @@ def _value_text(value) -> str:
     return str(value)
 
 
-def _trimmed(rows: list[list[Cell]]) -> list[list[Cell]]:
-    """Only the rows and columns that print something: empty formatted margins are not cells."""
-    rows = [r for r in rows if any(c for c in r)]
-    used = [i for r in rows for i, c in enumerate(r) if c]
-    if not used:
-        return []
-    lo, hi = min(used), max(used)
-    return [r[lo : hi + 1] + [""] * max(0, hi + 1 - len(r)) for r in rows]
+def regions(rows: list[list[Cell]]) -> list[Table]:
+    """The tables of a sheet: runs of rows between empty rows, each cut to the columns it prints.
+
+    A sheet's used range is one rectangle, so a narrow table under a wide one would otherwise carry
+    trailing blank cells that read as blank figures; empty formatted margins are not cells either.
+    """
+    tables: list[Table] = []
+    run: list[list[Cell]] = []
+    for row in [*rows, []]:
+        if any(row):
+            run.append(row)
+            continue
+        used = [i for r in run for i, c in enumerate(r) if c]
+        if used:
+            lo, hi = min(used), max(used)
+            tables.append(Table([r[lo : hi + 1] + [""] * max(0, hi + 1 - len(r)) for r in run]))
+        run = []
+    return tables
 
 
 def _xlsx_tables(data: bytes) -> list[Table]:
@@ -72,7 +82,7 @@ def _xlsx_tables(data: bytes) -> list[Table]:
         if ws.sheet_state != "visible":
             continue
         rows = [[None if isinstance(c, MergedCell) else _value_text(c.value) for c in row] for row in ws.iter_rows()]
-        tables.append(Table(_trimmed(rows)))
+        tables += regions(rows)
     return tables
 
 
@@ -117,13 +127,12 @@ def _xls_tables(data: bytes) -> list[Table]:
                 else:  # empty, blank, error
                     row.append("")
             rows.append(row)
-        tables.append(Table(_trimmed(rows)))
+        tables += regions(rows)
     return tables
 
 
 def read_sheet(data: bytes, fmt: str) -> Document:
     tables = _xlsx_tables(data) if fmt == "xlsx" else _xls_tables(data)
-    tables = [t for t in tables if t.rows]
     if not tables:
         raise ParseError("no_text", f"the {fmt.upper()} workbook has no cells with content")
     return Document(list(tables), fmt)
