@@ -416,6 +416,8 @@ class Archive(Bookkeeping):
             ),
         )
         self.conn.execute("DELETE FROM cells WHERE report_id = ?", (report_id,))
+        # Findings of every scope were about the previous version's numbers; the checks rerun.
+        self.conn.execute("DELETE FROM findings WHERE report_id = ?", (report_id,))
         if p:
             self.conn.executemany(
                 "INSERT INTO cells(report_id, key_id, value, raw, unit) VALUES (?, ?, ?, ?, ?)",
@@ -475,6 +477,9 @@ class Archive(Bookkeeping):
                 )
             )
         self._replace_findings(report_id, findings, PARSE_SCOPE, now)
+        # parse_bytes runs the in-document rules: a report with rule results has been checked.
+        checked = any(f.status != "info" and not f.rule.startswith(("parse.", "archive.")) for f in findings)
+        self.conn.execute("UPDATE reports SET checked_at = ? WHERE id = ?", (now if checked else None, report_id))
 
     # --- findings ---------------------------------------------------------------------------
     def write_findings(
