@@ -17,9 +17,9 @@ from storage import Archive
 from storage.datasette.config import PLUGINS_DIR, QUERIES, TEMPLATES_DIR, metadata
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, real_pdf):
-    db = tmp_path_factory.mktemp("ds") / "xxgk.db"
+def build_sample_archive(db, real_pdf) -> str:
+    """Seeds, the real PDF, a report edited after publication, a failing check and deadline
+    decisions with a screenshot; returns the screenshot's sha256."""
     seeds = seed_paths()
     with Archive(db) as a:
         for p in seeds:
@@ -29,20 +29,14 @@ def served(tmp_path_factory, real_pdf):
         huaian = a.ingest(real_pdf.read_bytes(), url="https://www.huaian.gov.cn/2024.pdf")
         # Last year's report of the same agency, edited later, to compare years and versions.
         text = seeds[1].read_text(encoding="utf-8")
-        a.ingest(
-            text.encode(),
-            url="https://example.gov.cn/sy2019.txt",
-            agency="沈阳市人民防空办公室",
-            year=2019,
-            http={"fetched_at": "2020-01-20T00:00:00Z"},
-        )
-        a.ingest(
-            (text + "\n更正说明\n").encode(),
-            url="https://example.gov.cn/sy2019.txt",
-            agency="沈阳市人民防空办公室",
-            year=2019,
-            http={"fetched_at": "2020-03-01T00:00:00Z"},
-        )
+        for fetched_at, body in (("2020-01-20T00:00:00Z", text), ("2020-03-01T00:00:00Z", text + "\n更正说明\n")):
+            a.ingest(
+                body.encode(),
+                url="https://example.gov.cn/sy2019.txt",
+                agency="沈阳市人民防空办公室",
+                year=2019,
+                http={"fetched_at": fetched_at},
+            )
         a.write_findings(
             huaian.report_id,
             [
@@ -65,7 +59,13 @@ def served(tmp_path_factory, real_pdf):
             "温州市人民防空办公室", 2020, "late", deadline="2021-01-31", days_late=3, published_at="2021-02-03"
         )
         a.set_deadline_status("嘉兴市人民防空办公室", 2021, "on_time", deadline="2022-01-31", published_at="2022-01-20")
-        shot_sha = a.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (shot,)).fetchone()[0]
+        return a.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (shot,)).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, real_pdf):
+    db = tmp_path_factory.mktemp("ds") / "xxgk.db"
+    shot_sha = build_sample_archive(db, real_pdf)
     ds = Datasette(
         [str(db)],
         metadata=metadata("xxgk"),
@@ -166,3 +166,10 @@ def test_charts_page_draws_bars(served):
     page = get(ds, "/-/charts").text
     assert page.count('<figure class="xxgk-chart">') == 3 and "按时发布率" in page
     assert ">0.0%<" in page and ">100.0%<" in page  # 2020: one late, one missing; 2021: one on time
+
+
+def test_served_read_only(served):
+    ds, *_ = served
+    response = get(ds, "/xxgk.json?sql=" + "DELETE FROM reports")
+    assert response.status_code == 400
+    assert len(rows(ds, "/xxgk/reports.json?_shape=array")) == 7
