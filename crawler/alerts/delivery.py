@@ -1,0 +1,81 @@
+"""Delivery through apprise, routed by tags from an apprise config file (YAML or text).
+
+The config file is the only place target URLs (which carry tokens) live: the archive records the
+config's path and each alert's tags, and errors are reported by service name, never by URL.
+
+Routing: an alert carries tags (`data` or `health`, its kind, province, city, agency, portal id);
+a target receives it when one of the target's tags is among them (apprise's OR matching). Tag a
+target `always` to receive everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import apprise
+
+from crawler.alerts.messages import Message
+
+
+class DeliveryConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    targets: int  # how many targets the tags selected
+    error: str | None = None
+
+
+@dataclass
+class Targets:
+    """The targets of one apprise config file."""
+
+    config_path: Path
+    services: list = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Targets:
+        path = Path(path)
+        if not path.is_file():
+            raise DeliveryConfigError(f"apprise config not found: {path}")
+        config = apprise.AppriseConfig()
+        if not config.add(str(path.resolve())):
+            raise DeliveryConfigError(f"apprise config not readable: {path}")
+        services = list(config.services())
+        if not services:
+            raise DeliveryConfigError(f"apprise config has no usable target URL: {path}")
+        return cls(path, services)
+
+    def matching(self, tags: Iterable[str]) -> list:
+        tags = [t for t in tags if t]
+        wanted = {t.lower() for t in tags}
+        out = []
+        for service in self.services:
+            have = {str(t).lower() for t in service.tags}
+            if have & wanted or "always" in have:
+                out.append(service)
+        return out
+
+    def send(self, message: Message, tags: Iterable[str], notify_type: str = "warning") -> Outcome:
+        """Send to every target the tags select; ok only if each of them accepted it."""
+        services = self.matching(tags)
+        failed = []
+        for service in services:
+            try:
+                ok = service.notify(
+                    body=message.body,
+                    title=message.title,
+                    notify_type=notify_type,
+                    body_format=apprise.NotifyFormat.MARKDOWN,
+                )
+            except Exception:  # a plugin bug must not stop the other targets; the alert is retried
+                ok = False
+            if not ok:
+                failed.append(service.service_name)
+        if failed:
+            return Outcome(False, len(services), f"{len(services)}个目标中{len(failed)}个发送失败：{'、'.join(failed)}")
+        return Outcome(True, len(services))

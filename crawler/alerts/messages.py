@@ -1,0 +1,239 @@
+"""Chinese alert messages (Markdown), with every scraped string escaped.
+
+Scraped text (agency names, titles, sentences quoted from a report, URLs) comes from web pages we
+do not control: it is escaped so it cannot change a message's formatting (Markdown emphasis, links,
+headings) or inject HTML, and a URL is linked only when it is plain http(s).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]~|])")
+_MD_LINE_START = re.compile(r"^([#>+\-=]|\d+\.)", re.MULTILINE)
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else (spaces, quotes, brackets, parentheses) is percent-encoded
+
+
+def escape(text: object) -> str:
+    """Scraped text as inert Markdown: one line, HTML entities, Markdown specials backslashed."""
+    s = " ".join(str(text).split())
+    s = s.translate(_HTML)
+    s = _MD_INLINE.sub(r"\\\1", s)
+    return _MD_LINE_START.sub(r"\\\1", s)
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL percent-encoded so it cannot break out of a Markdown link; None otherwise."""
+    if not url:
+        return None
+    url = url.strip()
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return quote(url, safe=_URL_SAFE)
+
+
+def link(label: str, url: str | None) -> str:
+    target = safe_url(url)
+    return f"[{label}]({target})" if target else "（无）"
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+
+
+def _lines(fields: list[tuple[str, str]]) -> str:
+    return "\n".join(f"**{name}**：{value}" for name, value in fields if value)
+
+
+def _subject(agency: str, year: int) -> str:
+    return f"{escape(agency)}{year}年度政府信息公开工作年度报告"
+
+
+# --- data: consistency -------------------------------------------------------------------------
+def inconsistent(
+    agency: str, year: int, rule_title: str, detail: str, source_url: str | None, archived_url: str | None
+) -> Message:
+    return Message(
+        f"【数据不一致】{escape(agency)}{year}年度报告：{rule_title}",
+        _lines(
+            [
+                ("报告", _subject(agency, year)),
+                ("问题", escape(detail)),
+                ("原文", link("来源网页", source_url)),
+                ("存档", link("存档原件", archived_url)),
+            ]
+        ),
+    )
+
+
+def corrected(
+    agency: str, year: int, rule_title: str, detail: str, source_url: str | None, archived_url: str | None
+) -> Message:
+    return Message(
+        f"【已更正】{escape(agency)}{year}年度报告：{rule_title}",
+        _lines(
+            [
+                ("报告", _subject(agency, year)),
+                ("现状", f"此前报告的不一致已不再存在：{escape(detail)}"),
+                ("原文", link("来源网页", source_url)),
+                ("存档", link("存档原件（新版本）", archived_url)),
+            ]
+        ),
+    )
+
+
+# --- data: deadlines ---------------------------------------------------------------------------
+_KIND = {
+    "department": "政府部门，条例第四十九条：次年1月31日前",
+    "government": "地方人民政府，条例第四十九条：次年3月31日前",
+}
+
+
+def _deadline_text(deadline: str, kind: str | None, override: bool) -> str:
+    basis = "本地规定" if override else _KIND.get(kind or "", "")
+    return f"{deadline}（{basis}）" if basis else deadline
+
+
+def missing(
+    agency: str,
+    year: int,
+    deadline: str,
+    kind: str | None,
+    override: bool,
+    today: str,
+    days: int,
+    listing_url: str | None,
+    screenshot_url: str | None,
+    checked_at: str | None,
+) -> Message:
+    return Message(
+        f"【逾期未公开】{_subject(agency, year)}",
+        _lines(
+            [
+                ("截止日期", _deadline_text(deadline, kind, override)),
+                ("现状", f"截至{today}仍未找到该报告，已超过截止日期{days}天"),
+                (
+                    "检查页面",
+                    link("年报栏目", listing_url) + (f"（检查时间：{escape(checked_at)}）" if checked_at else ""),
+                ),
+                ("页面截图", link("检查时的截图", screenshot_url) if screenshot_url else ""),
+            ]
+        ),
+    )
+
+
+def late(
+    agency: str,
+    year: int,
+    deadline: str,
+    kind: str | None,
+    override: bool,
+    published_at: str,
+    date_source: str,
+    days: int,
+    was_missing: bool,
+    source_url: str | None,
+    archived_url: str | None,
+) -> Message:
+    head = "【已补发，逾期公开】" if was_missing else "【逾期公开】"
+    return Message(
+        f"{head}{_subject(agency, year)}",
+        _lines(
+            [
+                ("截止日期", _deadline_text(deadline, kind, override)),
+                (
+                    "发布日期",
+                    f"{published_at}（依据：{DATE_SOURCES.get(date_source, escape(date_source))}），逾期{days}天",
+                ),
+                ("说明", "此前提醒为“逾期未公开”，现已找到该报告" if was_missing else ""),
+                ("原文", link("来源网页", source_url)),
+                ("存档", link("存档原件", archived_url)),
+            ]
+        ),
+    )
+
+
+def published(
+    agency: str,
+    year: int,
+    deadline: str,
+    published_at: str,
+    date_source: str,
+    source_url: str | None,
+    archived_url: str | None,
+) -> Message:
+    return Message(
+        f"【已发布】{_subject(agency, year)}",
+        _lines(
+            [
+                (
+                    "发布日期",
+                    f"{published_at}（依据：{DATE_SOURCES.get(date_source, escape(date_source))}），未超过截止日期{deadline}",
+                ),
+                ("说明", "此前提醒为“逾期未公开”，现已找到该报告"),
+                ("原文", link("来源网页", source_url)),
+                ("存档", link("存档原件", archived_url)),
+            ]
+        ),
+    )
+
+
+DATE_SOURCES = {
+    "manual": "人工录入",
+    "page_meta": "网页元数据",
+    "visible": "网页显示的发布时间",
+    "url": "网址中的日期",
+    "last_modified": "服务器Last-Modified",
+    "first_seen": "首次发现日期，实际发布可能更早",
+}
+
+
+# --- crawler health ----------------------------------------------------------------------------
+def portal_unreachable(portal: str, runs: int, error: str | None, start_url: str | None) -> Message:
+    return Message(
+        f"【采集异常】门户连续{runs}次无法访问：{escape(portal)}",
+        _lines([("门户", link(escape(portal), start_url)), ("最近错误", escape(error or "未知"))]),
+    )
+
+
+def portal_empty(portal: str, expected: int, start_url: str | None) -> Message:
+    return Message(
+        f"【采集异常】门户未找到任何年度报告：{escape(portal)}",
+        _lines(
+            [
+                ("门户", link(escape(portal), start_url)),
+                ("现状", f"采集成功，但未找到任何年度报告；应有{expected}份报告已到截止日期。栏目地址可能已变更"),
+            ]
+        ),
+    )
+
+
+def portal_recovered(portal: str, start_url: str | None) -> Message:
+    return Message(
+        f"【采集恢复】{escape(portal)}", _lines([("门户", link(escape(portal), start_url)), ("现状", "已恢复正常采集")])
+    )
+
+
+def parse_failed(url: str, reason: str, detail: str, archived_url: str | None) -> Message:
+    return Message(
+        f"【解析失败】{escape(reason)}",
+        _lines([("文件", link("来源网页", url)), ("原因", escape(detail)), ("存档", link("存档原件", archived_url))]),
+    )
+
+
+def parse_recovered(url: str, archived_url: str | None) -> Message:
+    return Message(
+        "【解析恢复】报告文件现已可以解析",
+        _lines([("文件", link("来源网页", url)), ("存档", link("存档原件", archived_url))]),
+    )
+
+
+def digest(messages: list[Message], when: str) -> Message:
+    """One message for a whole run (digest mode)."""
+    parts = [f"### {i}. {m.title}\n{m.body}" for i, m in enumerate(messages, 1)]
+    return Message(f"xxgk 监测摘要（{when}）：{len(messages)}条提醒", "\n\n---\n\n".join(parts))

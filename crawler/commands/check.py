@@ -1,0 +1,90 @@
+"""`xxgk check [--today D] [--notify CONFIG] [--dry-run] [--digest] [--db PATH]`: cross-year rules,
+the deadline monitor and alerts over the archive.
+
+Exit codes: 0 done (problems found in reports are results, not errors); 1 the archive, registry or
+apprise config could not be used; 3 some alerts could not be delivered (they are retried next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+EXIT_OK, EXIT_FATAL, EXIT_UNDELIVERED = 0, 1, 3
+
+
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `xxgk check` and `xxgk run`."""
+    p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
+    p.add_argument("--registry", help="registry YAML (default: $XXGK_REGISTRY or the bundled one)")
+    p.add_argument(
+        "--today", type=date.fromisoformat, help="judge deadlines as of this date (YYYY-MM-DD), for reproducible runs"
+    )
+    p.add_argument(
+        "--notify", metavar="CONFIG", help="apprise config file (YAML or text) whose tagged URLs receive the alerts"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the alerts instead of sending them (nothing is marked sent)"
+    )
+    p.add_argument("--digest", action="store_true", help="send one message per target for the whole run")
+    p.add_argument("--no-screenshots", action="store_true", help="do not screenshot listing pages of missing reports")
+    p.add_argument(
+        "--unreachable-runs", type=int, default=3, metavar="N", help="alert when a portal failed N runs in a row"
+    )
+    p.add_argument(
+        "--public-url",
+        help="base URL of `xxgk serve` used in alert links (default: $XXGK_PUBLIC_URL or http://127.0.0.1:8001)",
+    )
+
+
+def check_and_notify(args: argparse.Namespace, echo=print) -> int:
+    """The check half of `xxgk run` too: run the checks, queue alerts, deliver them."""
+    from crawler.alerts import DeliveryConfigError, Targets, deliver, queue_alerts
+    from crawler.checks import screenshot
+    from crawler.checks.monitor import run_checks
+    from crawler.registry import RegistryError, load_registry
+    from storage import Archive
+
+    today = args.today or date.today()
+    try:
+        registry = load_registry(args.registry)
+        targets = Targets.load(args.notify) if args.notify and not args.dry_run else None
+    except (RegistryError, DeliveryConfigError) as e:
+        print(f"xxgk check: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    with Archive(args.db) as archive:
+        summary = run_checks(archive, registry, today, capture=None if args.no_screenshots else screenshot.capture)
+        queued = queue_alerts(
+            archive, registry, summary, today, base_url=args.public_url, unreachable_runs=args.unreachable_runs
+        )
+        delivery = deliver(archive, targets, digest=args.digest, dry_run=args.dry_run, echo=echo)
+    deadlines = summary.deadline_counts()
+    echo(
+        f"xxgk check ({today.isoformat()}): {summary.reports} reports; cross-year "
+        + ", ".join(f"{k} {v}" for k, v in sorted(summary.cross_year.items()))
+        + "; deadlines "
+        + ", ".join(f"{k} {deadlines[k]}" for k in ("on_time", "late", "missing", "pending"))
+    )
+    new = {k: v for k, v in queued.items() if not k.endswith(".unchanged")}
+    echo("alerts queued: " + (", ".join(f"{k} {v}" for k, v in sorted(new.items())) or "none new"))
+    if args.dry_run:
+        echo(f"dry run: {delivery.pending} pending alerts printed as {delivery.messages} messages, none marked sent")
+    elif targets is None:
+        echo(f"{delivery.pending} alerts pending (give --notify CONFIG to deliver them)")
+    else:
+        echo(
+            f"delivered {delivery.sent}, failed {delivery.failed} (retried next run), "
+            f"no matching target {delivery.unrouted}; {delivery.messages} messages"
+        )
+    return EXIT_UNDELIVERED if delivery.failed else EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    return check_and_notify(args)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="cross-year checks, deadline monitor and alerts over the archive")
+    add_check_options(p)
+    p.set_defaults(func=run)
