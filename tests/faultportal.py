@@ -27,13 +27,12 @@ from pathlib import Path
 
 import hostile
 
-from crawler.parsing.document import Document
-
 SCENARIO_NETWORK = "127.0.1.0/24"  # the network a test allows the crawler to reach
 TRAP_HOST = "127.0.0.2"  # loopback, but outside SCENARIO_NETWORK: any hit here is an SSRF escape
 STALL_SECONDS = 45  # how long a stalled response holds the socket (longer than any test's download timeout)
 
 Handler = Callable[["Request"], None]
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -42,27 +41,31 @@ Handler = Callable[["Request"], None]
 
 @dataclass
 class SeedReport:
-    agency: str
-    year: int
-    doc: Document
+    """A hand-labelled report (an expected JSON of ../shared); the portal serves its renditions."""
+
+    expected: dict
+
+    @property
+    def agency(self) -> str:
+        return self.expected["agency"]
+
+    @property
+    def year(self) -> int:
+        return int(self.expected["year"])
+
+    def with_year(self, year: int) -> SeedReport:
+        return SeedReport({**self.expected, "year": year})
 
     def variant(self) -> SeedReport:
         """The same agency's report for a neighbouring year (same template), for a second good document."""
-        other = self.year + 1 if self.year >= 2021 else self.year - 1
-        blocks = [b.replace(f"{self.year}年", f"{other}年") if isinstance(b, str) else b for b in self.doc.blocks]
-        return SeedReport(self.agency, other, Document(blocks, self.doc.format))
+        return self.with_year(self.year + 1 if self.year >= 2021 else self.year - 1)
+
+    def page(self, kind: str = "html") -> bytes:
+        return hostile.rendition(self.expected, kind)
 
 
 def report_title(agency: str, year: int) -> str:
     return f"{agency}{year}年政府信息公开工作年度报告"
-
-
-def report_page(report: SeedReport, charset: str = "utf-8", declared: str | None = None) -> bytes:
-    """An inline HTML report page as TRS portals publish it: meta PubDate, visible 发布时间, the report body."""
-    title = report_title(report.agency, report.year)
-    body = hostile.to_html(report.doc, charset=charset, declared=declared, title=title)
-    meta = f'<meta name="ArticleTitle" content="{html.escape(title)}"><meta name="PubDate" content="{report.year + 1}-01-20 09:00">'
-    return body.replace(b"<title>", meta.encode(charset) + b"<title>", 1)
 
 
 def attachment_page(agency: str, year: int, href: str, label: str) -> bytes:
@@ -294,8 +297,7 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
 
     def recovered(sc_seed: SeedReport) -> Handler:
         """The agency's report served through a fault that eventually clears: labelled as year 2010."""
-        rep = SeedReport(sc_seed.agency, _RECOVERED_YEAR, _relabel(sc_seed, _RECOVERED_YEAR))
-        return page(lambda: report_page(rep))
+        return page(sc_seed.with_year(_RECOVERED_YEAR).page())
 
     def attach(sc: Scenario, name: str, handler: Handler, label: str, year: int = _FAULT_YEAR) -> None:
         """A report page (fine) that links an attachment (the fault)."""
@@ -401,10 +403,7 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
             "docx_bomb",
             "DOCX whose document.xml inflates to 1 GiB",
             "too_large",
-            page(
-                lambda: hostile.docx_zip_bomb(),
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            ),
+            page(lambda: hostile.docx_zip_bomb(), DOCX_TYPE),
         ),
         (
             "docx_entities",
@@ -428,10 +427,7 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
     lies = Scenario("gbk_declared_utf8", "GBK page whose meta says UTF-8", "ok", recovered=["fault/report.html"])
     lies.fault_links.append((f"{_RECOVERED_YEAR}年政府信息公开工作年度报告", "/fault/report.html"))
     out.append(lies)
-    recovering["gbk_declared_utf8"] = lambda s: page(
-        lambda: report_page(SeedReport(s.agency, _RECOVERED_YEAR, _relabel(s, _RECOVERED_YEAR)), "gbk", "utf-8"),
-        "text/html; charset=utf-8",
-    )
+    recovering["gbk_declared_utf8"] = lambda s: page(s.with_year(_RECOVERED_YEAR).page("html-gbk-lie"))
     mislabeled = Scenario(
         "pdf_as_html", "a PDF report served as text/html from a .html URL", "ok", recovered=["fault/huaian_pdf.html"]
     )
@@ -510,11 +506,6 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
     return out
 
 
-def _relabel(seed: SeedReport, year: int) -> Document:
-    blocks = [b.replace(f"{seed.year}年", f"{year}年") if isinstance(b, str) else b for b in seed.doc.blocks]
-    return Document(blocks, seed.doc.format)
-
-
 def listing_page(sc: Scenario, page_no: int = 0, pages: int = 1, trap_port: int = 0) -> bytes:
     """The agency's 年报 column: the good reports, then the faulty links (TRS-style paging when pages > 1)."""
     assert sc.seed is not None
@@ -552,10 +543,6 @@ def _malformed_listing(sc: Scenario | None) -> bytes:
     good = listing_page(sc)
     broken = good.replace(b"</li>", b"\x00").replace(b"</ul>", b"").replace(b"</body>", b"<table><tr><td>")
     return b"\xef\xbb\xbf" + broken.replace(b"</html>", b"")
-
-
-def good_attachment(seed: SeedReport) -> bytes:
-    return hostile.to_docx(seed.variant().doc)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -657,14 +644,12 @@ class FaultPortal:
         if m and sc.name == "infinite_pagination":
             return req.send(200, listing_page(sc, int(m[1]), 100_000))
         if path == "good/report.html":
-            return req.send(200, report_page(sc.seed))
+            return req.send(200, sc.seed.page())
         if path == "good/attachment.html":
             v = sc.seed.variant()
             return req.send(200, attachment_page(sc.agency, v.year, "/good/report.docx", f"{v.year}年报告.docx"))
         if path == "good/report.docx":
-            return req.send(
-                200, good_attachment(sc.seed), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            )
+            return req.send(200, sc.seed.variant().page("docx"), DOCX_TYPE)
         if path in sc.routes:
             return sc.routes[path](req)
         for pattern, handler in sc.pattern_routes:
@@ -690,8 +675,4 @@ def _closed_port(host: str) -> int:
 
 
 def load_seeds(paths: list[Path], expected: Callable[[Path], dict]) -> list[SeedReport]:
-    out = []
-    for p in paths:
-        want = expected(p)
-        out.append(SeedReport(want["agency"], int(want["year"]), hostile.seed_document(p)))
-    return out
+    return [SeedReport(expected(p)) for p in paths]

@@ -8,7 +8,6 @@ Nothing is copied from ../shared: the seeds are read at run time and re-rendered
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import random
 import re
@@ -18,77 +17,50 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from crawler.parsing.document import Document, Table
-from crawler.parsing.readers.text import read_text
-
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Seed renditions: the same report in the formats the fuzzers mutate.
+# Good documents: the seeds' figures in the renditions tests/renditions.py builds (our own wording and layout).
+
+RENDITION_KINDS = ("html", "html-gbk-lie", "docx", "xlsx")
 
 
-def seed_document(path: Path) -> Document:
-    return read_text(path.read_bytes())
+def rendition(expected: dict, kind: str) -> bytes:
+    """A hand-labelled report (an expected JSON) as a TRS page, a Hanweb page that is GBK but declares UTF-8,
+    a DOCX with merged cells, or an XLSX."""
+    import tempfile
+
+    import renditions
+
+    report = renditions.report_from(expected)
+    if kind == "html":
+        return renditions.trs_page(report).encode("utf-8")
+    if kind == "html-gbk-lie":
+        return renditions.hanweb_page(report, "utf-8").encode("gbk")
+    writer = {"docx": renditions.to_docx, "xlsx": renditions.to_xlsx}[kind]
+    with tempfile.TemporaryDirectory(prefix="xxgk-rendition-") as tmp:
+        return writer(report, Path(tmp) / f"report.{kind}").read_bytes()
 
 
-def to_html(doc: Document, charset: str = "utf-8", declared: str | None = None, title: str | None = None) -> bytes:
-    """A portal-like page: title, running text, tables with the grid of the seed. `declared` may lie about `charset`."""
-    parts = [
-        "<!DOCTYPE html><html><head>",
-        f'<meta http-equiv="Content-Type" content="text/html; charset={declared or charset}">',
-        f"<title>{html.escape(title or _first_line(doc))}</title></head><body><div class='nav'>首页 &gt; 政府信息公开</div>",
-    ]
-    for block in doc.blocks:
-        if isinstance(block, Table):
-            parts.append("<table border='1'>")
-            for row in block.rows:
-                cells = "".join(f"<td>{html.escape(c)}</td>" for c in row if c is not None)
-                parts.append(f"<tr>{cells}</tr>")
-            parts.append("</table>")
-        else:
-            parts.append(f"<p>{html.escape(block)}</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts).encode(charset, errors="replace")
-
-
-def to_docx(doc: Document) -> bytes:
+def minimal_docx(text: str = "2023年度政府信息公开工作年度报告") -> bytes:
     import docx
 
     d = docx.Document()
-    for block in doc.blocks:
-        if isinstance(block, Table):
-            width = max(len(r) for r in block.rows)
-            table = d.add_table(rows=len(block.rows), cols=width)
-            for i, row in enumerate(block.rows):
-                for j, cell in enumerate(row):
-                    if cell is not None:
-                        table.cell(i, j).text = cell
-        else:
-            d.add_paragraph(block)
+    d.add_paragraph(text)
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
 
 
-def to_xlsx(doc: Document) -> bytes:
+def minimal_xlsx(text: str = "2023年度政府信息公开工作年度报告") -> bytes:
     import openpyxl
 
     wb = openpyxl.Workbook()
-    ws = wb.active
-    for block in doc.blocks:
-        if isinstance(block, Table):
-            for row in block.rows:
-                ws.append([c if c is not None else "" for c in row])
-        else:
-            ws.append([block])
+    wb.active.append([text])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _first_line(doc: Document) -> str:
-    return next((b for b in doc.blocks if isinstance(b, str)), "")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -208,7 +180,7 @@ _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 def docx_with_body(doctype: str, paragraph_xml: str) -> bytes:
     """A minimal valid DOCX whose word/document.xml carries `doctype` and one paragraph of raw XML text."""
-    base = to_docx(Document(["2023年度政府信息公开工作年度报告"], "docx"))
+    base = minimal_docx()
     xml = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n{doctype}\n'
         f'<w:document xmlns:w="{_W_NS}"><w:body>'
@@ -229,7 +201,7 @@ def docx_external_entity(target: str = "file:///etc/passwd") -> bytes:
 
 
 def xlsx_entity_bomb() -> bytes:
-    base = to_xlsx(Document(["2023年度政府信息公开工作年度报告"], "xlsx"))
+    base = minimal_xlsx()
     names = zipfile.ZipFile(io.BytesIO(base)).namelist()
     member = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else "xl/worksheets/sheet1.xml"
     xml = (
@@ -307,7 +279,7 @@ def zip_bomb(size: int = 1 << 30, name: str = "2023年报告.pdf") -> bytes:
 
 def docx_zip_bomb(size: int = 1 << 30) -> bytes:
     """A DOCX whose word/document.xml inflates to `size` bytes: a reader must not inflate it into memory."""
-    base = zipfile.ZipFile(io.BytesIO(to_docx(Document(["2023年度政府信息公开工作年度报告"], "docx"))))
+    base = zipfile.ZipFile(io.BytesIO(minimal_docx()))
     members = []
     for info in base.infolist():
         raw = base.read(info.filename)
@@ -345,11 +317,6 @@ def with_nul_bytes(data: bytes, every: int) -> bytes:
 def mojibake(text: str) -> bytes:
     """UTF-8 read as Latin-1 and saved again as UTF-8: the classic double encoding, no CJK left."""
     return text.encode("utf-8").decode("latin-1").encode("utf-8")
-
-
-def gbk_declared_utf8(doc: Document) -> bytes:
-    """A GBK page whose meta says UTF-8 (common on older portals)."""
-    return to_html(doc, charset="gbk", declared="utf-8")
 
 
 def utf16_without_bom(text: str) -> bytes:
