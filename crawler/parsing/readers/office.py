@@ -86,29 +86,30 @@ def convert(sources: list[Path], target: str, outdir: Path, timeout: float | Non
             raise ParseError("timeout", f"LibreOffice did not finish converting within {timeout:g} s") from e
 
 
-def _encryption(data: bytes) -> str | None:
-    """Why a password-protected Office file cannot be read, or None. LibreOffice would only fail on
-    them without saying why: an encrypted OOXML package travels inside an OLE file, and a Word-97
-    file flags encryption in its FIB (fEncrypted)."""
+def _check_compound(data: bytes, fmt: str) -> None:
+    """DOC and WPS are OLE compound files. One that olefile cannot open is damaged: LibreOffice
+    would import its bytes as plain text and yield gibberish. A password-protected file (an
+    encrypted OOXML package inside OLE, or a Word file with fEncrypted in its FIB) is named as such,
+    where LibreOffice would only fail without saying why."""
     import olefile
 
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
-                return "the file is an encrypted Office document (password required)"
+                raise ParseError("encrypted", "the file is an encrypted Office document (password required)")
             if ole.exists("WordDocument"):
                 fib = ole.openstream("WordDocument").read(12)
                 if len(fib) >= 12 and int.from_bytes(fib[10:12], "little") & 0x0100:
-                    return "the Word document is encrypted (password required)"
-    except Exception:  # a damaged compound file: let LibreOffice judge it
-        return None
-    return None
+                    raise ParseError("encrypted", "the Word document is encrypted (password required)")
+    except ParseError:
+        raise
+    except Exception as e:  # olefile raises assorted errors on damage
+        raise ParseError("unreadable", f"the {fmt.upper()} file is damaged (not a readable compound file: {e})") from e
 
 
 def read_office(data: bytes, fmt: str, timeout: float | None = None) -> Document:
-    reason = _encryption(data) if fmt in ("doc", "wps") else None
-    if reason:
-        raise ParseError("encrypted", reason)
+    if fmt in ("doc", "wps"):
+        _check_compound(data, fmt)
     with tempfile.TemporaryDirectory(prefix="xxgk-office-") as tmp:
         src = Path(tmp) / f"report.{fmt}"
         src.write_bytes(data)

@@ -1,0 +1,80 @@
+"""Every seed (and the real PDF's labelled cells, a 2021-format source) rendered by our own generator
+in each format xxgk reads parses back to exactly the labelled cells, agency, year and template."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SHARED, expected_for, seed_paths
+from renditions import KINDS, write_all
+from test_parse_real import assert_matches
+
+from crawler.parsing import parse_bytes, sniff
+
+SOURCES = {p.stem: p for p in seed_paths()} | {
+    "huaian-2024": SHARED / "real" / "expected" / "huaian-city-gov-2024.json"
+}
+SNIFFED = {"html-gbk": "html", "html-gbk-lie": "html", "html-fragment": "html"}
+
+
+def _expected(name: str) -> dict:
+    path = SOURCES[name]
+    return expected_for(path) if path.suffix == ".txt" else json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def renditions(tmp_path_factory, shared):
+    """All renditions of all sources, built once per test session (LibreOffice runs twice in all)."""
+    return write_all({name: _expected(name) for name in SOURCES}, tmp_path_factory.mktemp("renditions"))
+
+
+_parsed: dict = {}
+
+
+def _parse(renditions, name: str, kind: str):
+    """Each rendition is parsed once per session (a .doc costs one LibreOffice run)."""
+    if (name, kind) not in _parsed:
+        _parsed[name, kind] = parse_bytes(renditions[name, kind].read_bytes())
+    return _parsed[name, kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_rendition_parses_back_exactly(renditions, name, kind):
+    data = renditions[name, kind].read_bytes()
+    assert sniff(data) == SNIFFED.get(kind, kind)
+    report = _parse(renditions, name, kind)
+    expected = _expected(name)
+    assert report.format == SNIFFED.get(kind, kind)
+    assert_matches(report.contract(), expected)
+    assert (report.agency, report.year, report.template) == (expected["agency"], expected["year"], expected["template"])
+
+
+def test_gbk_renditions_really_are_gbk_and_one_declares_utf8(renditions):
+    name = sorted(SOURCES)[0]
+    lie = renditions[name, "html-gbk-lie"].read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        lie.decode("utf-8")
+    assert b'charset="utf-8"' in lie
+    assert _expected(name)["agency"] in lie.decode("gbk")
+    assert b"charset=gb2312" in renditions[name, "html-gbk"].read_bytes()
+
+
+def test_truncated_seed_renditions_print_no_missing_rows(renditions):
+    """Keys absent from the Zibo JSON are absent from every rendition, so they cannot come back."""
+    name = next(n for n in SOURCES if _expected(n)["agency"].startswith("淄博"))
+    for kind in ("docx", "html"):
+        report = _parse(renditions, name, kind)
+        assert "applications.new.total" not in report.cells
+        assert not any(k.startswith("active.procurement") for k in report.cells)
+
+
+def test_blank_cells_stay_null_in_every_format(renditions):
+    name = next(n for n in SOURCES if _expected(n)["agency"].startswith("嘉兴"))
+    blanks = {k for k, v in _expected(name)["cells"].items() if v is None}
+    assert len(blanks) > 50
+    for kind in KINDS:
+        report = _parse(renditions, name, kind)
+        finding = next(f for f in report.findings if f.rule == "parse.blank_cells")
+        assert set(finding.cells) == blanks, kind
