@@ -350,6 +350,18 @@ def test_xls_merged_ranges_and_float_numbers():
     ]
 
 
+def test_xlsx_formula_without_saved_result_reads_blank_with_a_finding():
+    def build(book):
+        ws = book.active
+        ws.append(["规章", 1, 2, "=B1+C1"])  # openpyxl saves formulas without results, as generators do
+        ws.append(["规范性文件", 3, 4, 7])
+
+    doc = read_sheet(_xlsx_bytes(build), "xlsx")
+    assert doc.blocks[0].rows == [["规章", "1", "2", ""], ["规范性文件", "3", "4", "7"]]
+    (finding,) = doc.extra_findings
+    assert finding.rule == "parse.uncached_formula" and finding.data == {"count": 1}
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 def test_damaged_spreadsheets_are_unreadable(fmt):
     data = b"PK\x03\x04" + b"\x00" * 200 if fmt == "xlsx" else b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x07" * 600

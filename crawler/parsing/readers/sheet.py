@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 from datetime import date, datetime, time
 
-from crawler.model import ParseError
+from crawler.model import Finding, ParseError
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.docx import check_package
 
@@ -68,22 +69,55 @@ def regions(rows: list[list[Cell]]) -> list[Table]:
     return tables
 
 
-def _xlsx_tables(data: bytes) -> list[Table]:
-    check_package(data, "XLSX")
+def _open_xlsx(data: bytes, data_only: bool):
     import openpyxl
-    from openpyxl.cell.cell import MergedCell
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=False)
+        return openpyxl.load_workbook(io.BytesIO(data), data_only=data_only, read_only=False)
     except Exception as e:  # openpyxl raises many types for a damaged package
         raise ParseError("unreadable", f"the XLSX cannot be opened ({type(e).__name__}: {e})") from e
-    tables = []
+
+
+def _has_formulas(data: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        sheets = (zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+        return any(b"<f>" in xml or b"<f " in xml for xml in sheets)
+
+
+def _xlsx_tables(data: bytes) -> tuple[list[Table], list[Finding]]:
+    """Tables of the visible sheets, and a finding for formulas saved without their results
+    (files written by generators rather than Excel): those cells read blank, never computed here."""
+    check_package(data, "XLSX")
+    from openpyxl.cell.cell import MergedCell
+
+    book = _open_xlsx(data, data_only=True)
+    formulas = _open_xlsx(data, data_only=False) if _has_formulas(data) else None
+    tables: list[Table] = []
+    uncached = 0
     for ws in book.worksheets:
         if ws.sheet_state != "visible":
             continue
         rows = [[None if isinstance(c, MergedCell) else _value_text(c.value) for c in row] for row in ws.iter_rows()]
         tables += regions(rows)
-    return tables
+        if formulas is not None:
+            uncached += sum(
+                1
+                for row in formulas[ws.title].iter_rows()
+                for c in row
+                if isinstance(c.value, str) and c.value.startswith("=") and ws[c.coordinate].value is None
+            )
+    findings = []
+    if uncached:
+        findings.append(
+            Finding(
+                "parse.uncached_formula",
+                "info",
+                "warning",
+                f"{uncached}个单元格是未保存计算结果的公式，按空白处理",
+                data={"count": uncached},
+            )
+        )
+    return tables, findings
 
 
 def _xls_tables(data: bytes) -> list[Table]:
@@ -132,7 +166,7 @@ def _xls_tables(data: bytes) -> list[Table]:
 
 
 def read_sheet(data: bytes, fmt: str) -> Document:
-    tables = _xlsx_tables(data) if fmt == "xlsx" else _xls_tables(data)
+    tables, findings = _xlsx_tables(data) if fmt == "xlsx" else (_xls_tables(data), [])
     if not tables:
         raise ParseError("no_text", f"the {fmt.upper()} workbook has no cells with content")
-    return Document(list(tables), fmt)
+    return Document(list(tables), fmt, extra_findings=findings)
