@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from crawler.model import ParseError
 from crawler.parsing.document import Document, Table
@@ -40,7 +41,7 @@ def check_package(data: bytes, kind: str) -> None:
                     if any(m in window for m in _DTD_MARKERS):
                         raise ParseError("unreadable", f"the {kind} declares XML entities ({info.filename}); refused")
                     tail = window[-24:]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error) as e:
         raise ParseError("unreadable", f"the {kind} is not a readable zip package ({e})") from e
 
 
