@@ -233,13 +233,50 @@ class Archive(Bookkeeping):
         does not parse is kept with its reason. The same bytes again only update last_seen; new bytes
         for the same report (agency+year, or URL while those are unknown) become a new version.
         """
+        parsed, error = _parse(data, parse_options or {})
+        return self.ingest_parsed(
+            data,
+            parsed,
+            error=error,
+            url=url,
+            agency=agency,
+            year=year,
+            title=title,
+            published_at=published_at,
+            published_source=published_source,
+            portal_id=portal_id,
+            page_url=page_url,
+            kind=kind,
+            http=http,
+        )
+
+    def ingest_parsed(
+        self,
+        data: bytes,
+        parsed: ParsedReport | None,
+        *,
+        error: ParseError | None = None,
+        url: str,
+        agency: str | None = None,
+        year: int | None = None,
+        title: str | None = None,
+        published_at: str | None = None,
+        published_source: str | None = None,
+        portal_id: str | None = None,
+        page_url: str | None = None,
+        kind: str | None = None,
+        http: HttpMeta | Mapping[str, Any] | None = None,
+    ) -> IngestResult:
+        """ingest() for bytes already parsed (or that failed with `error`): synthetic archives, re-parses."""
+        if (parsed is None) == (error is None):
+            raise ValueError("give exactly one of parsed and error")
+        failure = (error.reason, str(error)) if error else None
         http = http if isinstance(http, HttpMeta) else HttpMeta(**(http or {}))
         if published_source is not None and published_source not in PUBLISHED_SOURCES:
             raise ValueError(f"published_source must be one of {PUBLISHED_SOURCES}, got {published_source!r}")
         seen_at = http.fetched_at or utcnow()
         stored = self.store.put(data)  # on disk before the rows that point at it
         fmt = sniff(data)
-        parsed, failure = _parse(data, parse_options or {})
         agency_name = agency or (parsed.agency if parsed else None)
         report_year = year or (parsed.year if parsed else None)
         candidates = _date_candidates(published_at, published_source, http)
@@ -614,13 +651,13 @@ class _ReportRow:
         self.figures = key_figures(parsed.values(), parsed.template) if parsed else dict.fromkeys(FIGURES)
 
 
-def _parse(data: bytes, options: Mapping[str, Any]) -> tuple[ParsedReport | None, tuple[str, str] | None]:
+def _parse(data: bytes, options: Mapping[str, Any]) -> tuple[ParsedReport | None, ParseError | None]:
     try:
         return parse_bytes(data, **options), None
     except ParseError as e:
-        return None, (e.reason, str(e))
+        return None, e
     except Exception as e:  # a parser bug must not lose the document: keep it, say why
-        return None, ("parser_error", f"{type(e).__name__}: {e}")
+        return None, ParseError("parser_error", f"{type(e).__name__}: {e}")
 
 
 def _date_candidates(published_at: str | None, source: str | None, http: HttpMeta) -> dict[str, str]:

@@ -1,0 +1,277 @@
+"""A synthetic archive at scale, then the latency journalists would feel in Datasette.
+
+    .venv/bin/python bench/archive.py                      # 100k reports × ~200 cells
+    .venv/bin/python bench/archive.py --reports 1000000    # the 1M option (about an hour)
+    .venv/bin/python bench/archive.py --reuse              # skip the build, measure an existing archive
+
+Builds the archive through the real write path (Archive.ingest_parsed: document store with fsync,
+one transaction per report, cells, full text, search index, findings), adds deadline decisions and
+edited versions, then starts `xxgk serve` and times each canned query and searches through
+Datasette's JSON API over HTTP on 127.0.0.1. Prints the insert rate, file sizes and p50/p95.
+Target: p95 < 200 ms at 100k reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from crawler import template as tpl
+from crawler.model import CellValue, Finding, ParsedReport
+from crawler.registry import Agency, Portal, Registry
+from storage import Archive, store_dir_for
+
+YEARS = range(2019, 2026)
+PROVINCES = (
+    "北京市 天津市 河北省 山西省 内蒙古自治区 辽宁省 吉林省 黑龙江省 上海市 江苏省 浙江省 安徽省 福建省 江西省 山东省 河南省 "
+    "湖北省 湖南省 广东省 广西壮族自治区 海南省 重庆市 四川省 贵州省 云南省 西藏自治区 陕西省 甘肃省 青海省 宁夏回族自治区 新疆维吾尔自治区"
+).split()
+DEPARTMENTS = (
+    "人民政府 教育局 公安局 民政局 司法局 财政局 人力资源和社会保障局 自然资源和规划局 生态环境局 住房和城乡建设局 交通运输局 水利局 "
+    "农业农村局 商务局 文化广电旅游局 卫生健康委员会 应急管理局 审计局 市场监督管理局 统计局 医疗保障局 人民防空办公室 信访局 城市管理局"
+).split()
+SEARCHES = ("复议", "诉讼", "行政复议", "不予公开", "人民防空办公室", "依申请公开 诉讼")
+
+
+def agencies(n: int, rng: random.Random) -> list[tuple[str, str, str, str]]:
+    """(name, kind, province, city) for n synthetic agencies."""
+    out = []
+    for i in range(n):
+        province = PROVINCES[i % len(PROVINCES)]
+        city = f"{province[:2]}第{(i // len(PROVINCES)) % 40 + 1}市"
+        dept = DEPARTMENTS[(i // (len(PROVINCES) * 40)) % len(DEPARTMENTS)]
+        suffix = "" if i < len(PROVINCES) * 40 * len(DEPARTMENTS) else f"（{i}）"
+        kind = "government" if dept == "人民政府" else "department"
+        out.append((f"{city}{dept}{suffix}", kind, province, city))
+    rng.shuffle(out)
+    return out
+
+
+def synth_report(
+    agency: str, year: int, rng: random.Random, *, inconsistent: bool, edit: int = 0
+) -> tuple[ParsedReport, bytes]:
+    """A report in the year's template: every cell a number, text in our own wording."""
+    template = tpl.expected_template(year)
+    cells = {}
+    for cell in tpl.cells(template):
+        value = rng.randint(-5, 20) if cell.kind == tpl.Kind.CHANGE else rng.randint(0, 60)
+        cells[cell.key] = CellValue(cell.key, value, str(value))
+    new = cells["applications.new.total"].value
+    title = f"{agency}{year}年政府信息公开工作年度报告"
+    lines = [
+        title,
+        "一、总体情况",
+        f"{year}年，{agency}依法做好政府信息公开工作，主动公开、依申请公开和监督保障各项工作有序开展。",
+        f"全年共收到政府信息公开申请{new}件，均在法定期限内答复；因政府信息公开被申请行政复议"
+        f"{cells['review.total'].value}件，被提起行政诉讼{cells['litigation_direct.total'].value}件。",
+        "二、主动公开政府信息情况",
+        "三、收到和处理政府信息公开申请情况",
+    ]
+    rows: dict[str, list[str]] = {}
+    for cell in tpl.cells(template):
+        rows.setdefault(cell.label.split(" / ")[0], []).append(cells[cell.key].raw)
+    lines += [f"{label} {' '.join(values)}" for label, values in rows.items()]
+    lines += [
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "五、存在的主要问题及改进情况",
+        "部分依申请公开答复说理不够充分，下一步将加强业务培训。" + ("（更正）" * edit),
+        "六、其他需要报告的事项",
+        f"{year + 1}年1月{rng.randint(5, 28)}日",
+    ]
+    text = "\n".join(lines)
+    findings = []
+    if inconsistent:
+        findings.append(
+            Finding(
+                "sum.row_total",
+                "fail",
+                "warning",
+                f"新收申请总计{new}与各类申请人之和{new - 1}不一致",
+                ["applications.new.total"],
+                {"total": new, "sum": new - 1},
+            )
+        )
+    parsed = ParsedReport(agency, year, template, title, None, {}, cells, findings, text, "text")
+    return parsed, text.encode()
+
+
+def build(db: Path, n_reports: int, seed: int) -> None:
+    rng = random.Random(seed)
+    per_agency = len(YEARS)
+    names = agencies(max(1, round(n_reports / per_agency / 0.97)), rng)
+    started = time.perf_counter()
+    written = cells = 0
+    write_seconds = 0.0
+    edited: list[tuple[str, int]] = []
+    with Archive(db) as archive:
+        archive.sync_registry(
+            Registry(
+                (
+                    Portal(
+                        "bench",
+                        "合成门户 / synthetic portal",
+                        "generic",
+                        "https://gov.example/",
+                        ("gov.example",),
+                        agencies=tuple(Agency(name, kind, province, city) for name, kind, province, city in names),
+                    ),
+                )
+            )
+        )
+        for name, kind, _, _ in names:
+            deadline_day = "01-31" if kind == "department" else "03-31"
+            for year in YEARS:
+                if written >= n_reports:
+                    break
+                published = rng.random() < 0.97
+                if published:
+                    parsed, data = synth_report(name, year, rng, inconsistent=rng.random() < 0.05)
+                    t = time.perf_counter()
+                    result = archive.ingest_parsed(
+                        data, parsed, url=f"https://gov.example/{written}.txt", agency=name, year=year, kind=kind
+                    )
+                    write_seconds += time.perf_counter() - t
+                    written += 1
+                    cells += len(parsed.cells)
+                    if rng.random() < 0.01:
+                        edited.append((name, year))
+                    late = rng.random() < 0.15
+                    status = "pending" if year == YEARS[-1] else ("late" if late else "on_time")
+                    archive.set_deadline_status(
+                        name,
+                        year,
+                        status,
+                        deadline=f"{year + 1}-{deadline_day}",
+                        days_late=rng.randint(1, 90) if late else None,
+                        report_id=result.report_id,
+                    )
+                else:
+                    archive.set_deadline_status(
+                        name, year, "missing" if year < YEARS[-1] else "pending", deadline=f"{year + 1}-{deadline_day}"
+                    )
+                if written % 10000 == 0 and published:
+                    print(
+                        f"  {written:,} reports, {written / (time.perf_counter() - started):,.0f}/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        for name, year in edited:
+            parsed, data = synth_report(name, year, rng, inconsistent=False, edit=1)
+            archive.ingest_parsed(
+                data, parsed, url=f"https://gov.example/edited/{name}/{year}.txt", agency=name, year=year
+            )
+        archive.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        archive.conn.execute("PRAGMA optimize")
+    total = time.perf_counter() - started
+    print(
+        f"build: {written:,} reports, {cells:,} cells, {len(edited):,} edited versions, {len(names):,} agencies in {total:,.0f} s"
+    )
+    print(
+        f"insert rate: {written / write_seconds:,.0f} reports/s = {cells / write_seconds:,.0f} cells/s (ingest_parsed, one transaction per report, document fsync included)"
+    )
+
+
+def sizes(db: Path) -> None:
+    store = store_dir_for(db)
+    files = [p for p in store.rglob("*") if p.is_file()]
+    wal = db.with_name(db.name + "-wal")
+    print(
+        f"file size: database {db.stat().st_size / 2**20:,.0f} MiB"
+        + (f" (+ WAL {wal.stat().st_size / 2**20:,.0f} MiB)" if wal.exists() else "")
+        + f"; document folder {sum(p.stat().st_size for p in files) / 2**20:,.0f} MiB in {len(files):,} files"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timed_get(url: str) -> float:
+    t = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        body = response.read()
+    elapsed = time.perf_counter() - t
+    if b'"ok": false' in body[:200]:
+        raise RuntimeError(f"{url}: {body[:300]!r}")
+    return elapsed
+
+
+def latencies(db: Path, runs: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with Archive(db) as archive:
+        names = [r[0] for r in archive.conn.execute("SELECT name FROM agencies ORDER BY random() LIMIT 200")]
+    port = free_port()
+    xxgk = Path(sys.executable).with_name("xxgk")
+    server = subprocess.Popen(
+        [str(xxgk), "serve", "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}/{db.stem}"
+    try:
+        for _ in range(300):
+            try:
+                timed_get(f"http://127.0.0.1:{port}/-/versions.json")
+                break
+            except OSError:
+                time.sleep(0.2)
+        years = list(YEARS[:-1])
+        cases = {
+            "逾期或未公开 late_or_missing": lambda: f"late_or_missing.json?year={rng.choice(years)}&province=",
+            "  … one province": lambda: (
+                f"late_or_missing.json?year={rng.choice(years)}&province={rng.choice(PROVINCES)}"
+            ),
+            "数据不一致 inconsistent": lambda: f"inconsistent.json?year={rng.choice(years)}&province=",
+            "  … all years": lambda: "inconsistent.json?year=&province=",
+            "机关历年 agency_years": lambda: f"agency_years.json?agency={rng.choice(names)}",
+            "最近修改 recently_changed": lambda: "recently_changed.json",
+            "按时率/年 ontime_by_year": lambda: "ontime_by_year.json",
+            "按时率/省 ontime_by_province": lambda: f"ontime_by_province.json?year={rng.choice(years)}",
+            "申请/年 requests_by_year": lambda: "requests_by_year.json",
+            "全文检索 search (canned)": lambda: f"search.json?q={rng.choice(SEARCHES)}",
+            "search 2 chars (复议)": lambda: "search.json?q=复议",
+            "search 4 chars (行政复议)": lambda: "search.json?q=行政复议",
+            "report_summary ?_search=": lambda: f"report_summary.json?_search={rng.choice(SEARCHES)}&_size=50",
+            "report_summary page, 6 facets": lambda: f"report_summary.json?year={rng.choice(years)}&_size=50",
+        }
+        print(f"\nlatency over HTTP (Datasette JSON API, {runs} requests each after one warm-up):")
+        print(f"  {'query':<34}{'p50 ms':>9}{'p95 ms':>9}")
+        for label, make in cases.items():
+            timed_get(f"{base}/{urllib.parse.quote(make(), safe='/?=&.')}")
+            samples = [timed_get(f"{base}/{urllib.parse.quote(make(), safe='/?=&.')}") * 1000 for _ in range(runs)]
+            p50 = statistics.median(samples)
+            p95 = statistics.quantiles(samples, n=20)[-1]
+            flag = "" if p95 < 200 or "facets" in label else "  ← over 200 ms"
+            print(f"  {label:<34}{p50:>9.1f}{p95:>9.1f}{flag}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, help="default bench/out/archive-<reports>.db")
+    parser.add_argument("--runs", type=int, default=40, help="timed requests per query")
+    parser.add_argument("--reuse", action="store_true", help="measure an existing archive, do not build")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    db = args.db or Path(__file__).parent / "out" / f"archive-{args.reports}.db"
+    if not args.reuse:
+        if db.exists():
+            sys.exit(f"{db} exists: remove it (and {store_dir_for(db)}) or pass --reuse")
+        build(db, args.reports, args.seed)
+    sizes(db)
+    latencies(db, args.runs, args.seed)
+
+
+if __name__ == "__main__":
+    main()
