@@ -178,6 +178,25 @@ def test_report_split_over_word_sections_keeps_every_table():
     assert lines(doc)[0] == "某市2021年政府信息公开工作年度报告" and "版权所有" not in lines(doc)
 
 
+def test_closing_lines_beside_the_main_text_are_kept():
+    """The 落款 sits beside the densest block; the unnamed copyright strip at page level does not."""
+    text = "".join(f"<p>第{i}段：本机关依法做好政府信息公开工作，及时回应公众关切。</p>" for i in range(20))
+    page = f"""<html><body><div class="nav"><a href="/">首页</a><a href="/x">栏目</a></div>
+    <div class="page"><div class="text">{text}<table><tr><td>规章</td><td>1</td></tr></table></div>
+    <p>某市人民政府办公室</p><p>2022年1月20日</p></div>
+    <div class="bottom-info">版权所有：某市人民政府办公室　地址：人民路1号　备案号：00000000号</div></body></html>"""
+    doc = read_html(page.encode())
+    assert lines(doc)[-2:] == ["某市人民政府办公室", "2022年1月20日"]
+    assert lines(doc)[0].startswith("第0段") and not any("版权所有" in line for line in lines(doc))
+
+
+def test_preformatted_text_keeps_its_lines():
+    doc = read_html(
+        "<body><p>前言</p><pre>信息内容\t本年制发件数\n规章   1   0   11\n\n行政许可  5</pre></body>".encode()
+    )
+    assert doc.blocks == ["前言", "信息内容 本年制发件数", "规章 1 0 11", "行政许可 5"]
+
+
 def test_page_without_text_is_a_clear_error():
     with pytest.raises(ParseError) as e:
         read_html(b"<html><body><script>var a=1;</script></body></html>")

@@ -168,22 +168,25 @@ def _is_chrome(el) -> bool:
     return bool(name) and bool(_CHROME_NAME.search(name))
 
 
-def _strip_chrome(root, mass: dict) -> None:
+def _strip_chrome(root, mass: dict) -> set:
     """Drop navigation, headers, footers and sidebars — unless one holds much of the page's text,
-    which means the name lied (a theme calling its content column "main-header-wrap")."""
+    which means the name lied (a theme calling its content column "main-header-wrap").
+    Returns the elements that held chrome: page-frame level, above any article."""
     limit = 0.3 * mass.get(root, 0)
     doomed = [
         el for el in root.iter() if el is not root and _tag(el) != "body" and _is_chrome(el) and mass.get(el, 0) < limit
     ]
+    hosts = {el.getparent() for el in doomed}
     for el in doomed:
         _drop(el)
+    return hosts
 
 
-def _mass(root) -> dict:
-    """Non-link text length per element, summed bottom-up in one pass."""
+def _mass(root, links: bool = False) -> dict:
+    """Text length per element (link text only if `links`), summed bottom-up in one pass."""
     mass: dict = {}
     for el in reversed(list(root.iter())):
-        own = 0 if _tag(el) == "a" else len(_SPACE.sub("", el.text or ""))
+        own = 0 if _tag(el) == "a" and not links else len(_SPACE.sub("", el.text or ""))
         total = own
         for child in el:
             total += mass.get(child, 0) + len(_SPACE.sub("", child.tail or ""))
@@ -234,8 +237,19 @@ def find_body(root):
     named = _named_body(root, mass)
     if named is not None:
         return named
-    _strip_chrome(root, mass)
-    return _densest(root, _mass(root))
+    frames = _strip_chrome(root, mass)
+    return _widen(_densest(root, _mass(root)), frames, _mass(root, links=True))
+
+
+def _widen(body, frames: set, size: dict):
+    """Climb from the densest element to parents that add little around it: the title, a lead
+    paragraph or the 落款 often sit beside the main text block. Never into an element that held
+    page chrome, and never over more than a sixth of added text."""
+    while (parent := body.getparent()) is not None and parent not in frames and _tag(parent) != "html":
+        if size.get(parent, 0) - size.get(body, 0) > size.get(body, 0) / 6:
+            break
+        body = parent
+    return body
 
 
 # ---- text and tables ------------------------------------------------------------------------
@@ -331,6 +345,13 @@ def _walk(el, lines: _Lines) -> None:
         return
     if tag == "br":
         lines.newline()
+        return
+    if tag in ("pre", "plaintext", "xmp"):
+        # Preformatted text keeps its line breaks: reports pasted as text rows (规章  0  0  11).
+        lines.newline()
+        for line in el.text_content().splitlines():
+            lines.text(line)
+            lines.newline()
         return
     if tag == "table":
         if _is_layout(el):
