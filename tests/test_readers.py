@@ -252,6 +252,47 @@ def test_docx_reads_content_controls_and_skips_deleted_text():
     assert doc.blocks == ["第一段", "控件里的段落", "第三段"]
 
 
+MHT = """MIME-Version: 1.0
+Content-Type: multipart/related; boundary="----=_NextPart_000"
+
+------=_NextPart_000
+Content-Type: text/html; charset="gb2312"
+Content-Transfer-Encoding: base64
+
+{body}
+------=_NextPart_000--
+"""
+
+
+@pytest.mark.parametrize("chunk", ["html", "mht"])
+def test_docx_alt_chunks_are_read_in_place(chunk):
+    """OA systems export Word files whose body is an embedded HTML or MHT page (w:altChunk)."""
+    import base64
+
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import OxmlElement
+
+    page = "<html><body><p>正文开头</p><table><tr><td rowspan=2>规章</td><td>1</td></tr><tr><td>2</td></tr></table></body></html>"
+    if chunk == "html":
+        blob, ctype = page.encode(), "text/html"
+    else:
+        encoded = base64.encodebytes(page.encode("gb2312")).decode()
+        blob, ctype = MHT.format(body=encoded).encode(), "message/rfc822"
+    document = docx.Document()
+    document.add_paragraph("导出的文件")
+    part = Part(PackURI(f"/word/afchunk.{chunk}"), ctype, blob, document.part.package)
+    alt = OxmlElement("w:altChunk")
+    alt.set(qn("r:id"), document.part.relate_to(part, RELATIONSHIP_TYPE.A_F_CHUNK))
+    document.element.body.insert(1, alt)
+    document.add_paragraph("结尾")
+    doc = read_docx(_docx_bytes(document))
+    assert doc.blocks[:2] == ["导出的文件", "正文开头"] and doc.blocks[-1] == "结尾"
+    assert tables(doc)[0].rows == [["规章", "1"], [None, "2"]]
+
+
 def _with_member(data: bytes, name: str, content: bytes) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()

@@ -15,6 +15,7 @@ from crawler.model import ParseError
 from crawler.parsing.document import Document, Table
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 # Office Open XML never declares a DTD; one that does is hostile (entity expansion bombs).
 _DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
@@ -41,7 +42,15 @@ def check_package(data: bytes, kind: str) -> None:
                     if any(m in window for m in _DTD_MARKERS):
                         raise ParseError("unreadable", f"the {kind} declares XML entities ({info.filename}); refused")
                     tail = window[-24:]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        ValueError,
+        zlib.error,
+    ) as e:
         raise ParseError("unreadable", f"the {kind} is not a readable zip package ({e})") from e
 
 
@@ -132,7 +141,7 @@ def _is_layout(tbl) -> bool:
     return any(True for _ in tbl.iterdescendants(W + "tbl"))
 
 
-def _body_blocks(parent, blocks: list[str | Table]) -> None:
+def _body_blocks(parent, blocks: list[str | Table], part) -> None:
     for child in parent:
         name = _local(child)
         if name == "p":
@@ -141,15 +150,55 @@ def _body_blocks(parent, blocks: list[str | Table]) -> None:
             if _is_layout(child):
                 for tr in _tcs(child, "tr"):
                     for tc in _tcs(tr, "tc"):
-                        _body_blocks(tc, blocks)
+                        _body_blocks(tc, blocks, part)
             else:
                 blocks.append(table_grid(child))
         elif name == "sdt":
             content = child.find(W + "sdtContent")
             if content is not None:
-                _body_blocks(content, blocks)
+                _body_blocks(content, blocks, part)
         elif name == "customXml":
-            _body_blocks(child, blocks)
+            _body_blocks(child, blocks, part)
+        elif name == "altChunk":
+            blocks.extend(_chunk_blocks(part, child.get(R + "id")))
+
+
+def _chunk_blocks(part, rid: str | None) -> list[str | Table]:
+    """An altChunk: content another program embedded whole — HTML, MHT or a DOCX, the way OA
+    systems and web editors export Word files. It is read by the reader of its own format."""
+    from crawler.parsing.readers.html import read_html
+    from crawler.parsing.readers.text import read_text
+
+    try:
+        target = part.rels[rid].target_part
+    except (KeyError, AttributeError):
+        return []
+    ctype, blob = target.content_type.lower(), target.blob
+    try:
+        if "html" in ctype:
+            return read_html(blob).blocks
+        if ctype == "message/rfc822":
+            page = _mht_html(blob)
+            return read_html(page).blocks if page else []
+        if "wordprocessingml" in ctype:
+            return read_docx(blob).blocks
+        if ctype.startswith("text/"):
+            return read_text(blob).blocks
+    except ParseError:
+        return []  # an empty or unreadable chunk adds nothing; the rest of the document stands
+    return []
+
+
+def _mht_html(blob: bytes) -> bytes | None:
+    """The HTML part of a MIME (MHT) web archive."""
+    import email
+
+    for sub in email.message_from_bytes(blob).walk():
+        if sub.get_content_type() == "text/html":
+            payload = sub.get_payload(decode=True)
+            if payload:
+                return payload
+    return None
 
 
 def read_docx(data: bytes) -> Document:
@@ -170,7 +219,7 @@ def read_docx(data: bytes) -> Document:
         raise ParseError("unreadable", "the DOCX has no document body")
     blocks: list[str | Table] = []
     try:
-        _body_blocks(body, blocks)
+        _body_blocks(body, blocks, part)
     except RecursionError as e:
         raise ParseError("unreadable", "the DOCX is nested too deeply to read") from e
     if not blocks:
