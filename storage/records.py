@@ -39,7 +39,7 @@ class DocumentRecord:
 @dataclass(frozen=True)
 class IngestResult:
     report_id: int
-    status: str  # new | changed | unchanged
+    status: str  # new | changed | unchanged | failed_version (kept, but the readable version stays current)
     version: int  # the report's current version
     document: DocumentRecord
     agency: str | None

@@ -183,7 +183,7 @@ TABLES: dict[str, dict[str, Any]] = {
 }
 
 
-def canned_queries() -> dict[str, dict[str, str]]:
+def canned_queries() -> dict[str, dict[str, Any]]:
     """queries/<name>.sql → {sql, title, description}; the header comments hold title and description."""
     out: dict[str, dict[str, str]] = {}
     for name in QUERIES:
@@ -195,7 +195,8 @@ def canned_queries() -> dict[str, dict[str, str]]:
             key, _, value = line[3:].partition(":")
             header[key.strip()] = value.strip()
         sql = "\n".join(line for line in text.splitlines() if not line.startswith("-- "))
-        out[name] = {"sql": sql, "title": header["title"], "description": header["description"]}
+        # hide_sql: journalists see the question and its answer; "show" is one click away.
+        out[name] = {"sql": sql, "title": header["title"], "description": header["description"], "hide_sql": True}
     return out
 
 
