@@ -117,6 +117,19 @@ def test_navigation_chrome_and_footer_are_dropped():
     assert tables(doc)[0].rows == [["信息内容", "本年制发件数"], ["规章", "1"]]
 
 
+@pytest.mark.parametrize(
+    ("name", "chrome"),
+    [("left-sidebar", True), ("top-nav", True), ("crumbs", True), ("footer_wrap", True), ("position", True),
+     ("position-relative", False), ("article-header-title-text", False), ("content", False)],
+)  # fmt: skip
+def test_chrome_is_recognised_by_whole_class_tokens(name, chrome):
+    from lxml import html as lhtml
+
+    from crawler.parsing.readers.html import _is_chrome
+
+    assert _is_chrome(lhtml.fromstring(f'<div class="x {name}">t</div>')) is chrome
+
+
 def test_named_article_container_wins_over_text_mass():
     title_div = '<div class="art-title">某市人民政府2021年政府信息公开工作年度报告</div>'
     page = CHROME_PAGE.replace(title_div, title_div + '<div class="TRS_Editor">').replace(

@@ -24,10 +24,13 @@ _JUNK_TAGS = {
 }  # fmt: skip
 # Page chrome around the article: dropped only when the body is found by text mass.
 _CHROME_TAGS = {"nav", "header", "footer", "aside", "menu"}
-_CHROME_NAME = re.compile(
-    r"(?:^|[-_\s])(?:nav|navbar|menu|header|footer|foot|breadcrumbs?|crumbs?|sidebar|share|toolbar|"
-    r"topbar|banner|copyright|related|location|position|dqwz|skip)(?:[-_\s\d]|$)",
-    re.I,
+# A class/id/role token naming chrome: the word itself, with one prefix (left-sidebar, main-header)
+# and/or a structural suffix (nav-box, footer_wrap, crumbs2) — but not utility classes that merely
+# start with such a word (position-relative, header-title-text).
+_CHROME_TOKEN = re.compile(
+    r"^(?:[a-z0-9]+[-_])?(?:nav|navbar|navigation|menu|header|footer|foot|breadcrumbs?|crumbs?|sidebar|share|"
+    r"toolbar|topbar|banner|contentinfo|copyright|related|location|position|dqwz|skip)"
+    r"(?:[-_]?(?:\d+|box|bar|wrap|wrapper|list|area|con|container|links?|nav|menu|top|bottom|inner))?$"
 )
 # Article containers of TRS WCM, Hanweb JCMS and the usual templates, most specific first.
 _BODY_CLASSES = ("trs_editor_view", "trs_editor", "trs_ueditor", "article-content", "article_content", "bt_content")
@@ -164,8 +167,8 @@ def _strip_junk(root) -> None:
 def _is_chrome(el) -> bool:
     if _tag(el) in _CHROME_TAGS:
         return True
-    name = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
-    return bool(name) and bool(_CHROME_NAME.search(name))
+    tokens = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role")))).lower().split()
+    return any(_CHROME_TOKEN.match(t) for t in tokens)
 
 
 def _strip_chrome(root, mass: dict) -> set:
