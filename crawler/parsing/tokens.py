@@ -33,7 +33,9 @@ def _line_tokens(line: str) -> list[str]:
     if cut == len(parts):
         return [line]
     head = " ".join(parts[:cut])
-    outside_notes = re.sub(r"[（(][^）)]*[）)]?", "", head)
+    # Notes in brackets may hold commas; so may the tail of a note opened on the line above
+    # ("情形，不计其他情形） 0 0 …" under "（二）部分公开（区分处理的，只计这一").
+    outside_notes = re.sub(r"[（(][^）)]*[）)]?", "", re.sub(r"^[^（()）]*[）)]", "", head))
     if any(p in outside_notes for p in "。；，,;") or len(head) > 60:
         return [line]  # a sentence that ends in a number is prose, not a table row
     return ([head] if head else []) + parts[cut:]

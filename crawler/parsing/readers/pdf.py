@@ -12,6 +12,10 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+def is_page_number(line: str) -> bool:
+    return bool(_PAGE_NUMBER.match(line))
+
+
 def strip_page_numbers(blocks: list[str | Table]) -> list[str | Table]:
     """Drop running page numbers ("- 3 -") at the top or bottom of a page's blocks."""
     start, end = 0, len(blocks)

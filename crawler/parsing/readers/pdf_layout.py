@@ -8,9 +8,11 @@ lines get columns from their header (pdf_columns). Running text keeps pdfium's l
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 from crawler.parsing.document import Document, Table
+from crawler.parsing.readers.pdf_columns import ColumnReader, words
 from crawler.parsing.readers.pdf_grid import Grid, page_grids
 
 
@@ -21,6 +23,7 @@ class Char:
     y0: float
     x1: float
     y1: float
+    base: float  # the baseline: one value for every character of a printed line
 
     @property
     def cx(self) -> float:
@@ -31,45 +34,45 @@ class Char:
         return (self.y0 + self.y1) / 2
 
 
-def page_chars(textpage) -> list[Char | None]:
-    """Characters in pdfium's reading order; None marks a line break, spaces have no box.
+def page_chars(textpage) -> list[Char]:
+    """The printed characters of a page with their font boxes and baselines (spaces dropped).
 
-    Boxes are the loose (font) boxes: all characters of a line share one height, so
-    quotes and dots group with their line and gaps between boxes are real spaces.
+    Font (loose) boxes span the advance width, so gaps between them are real gaps; glyph
+    boxes of dots, commas and quotes would be tiny and placed high or low.
     """
+    import pypdfium2.raw as raw
+
     n = textpage.count_chars()
     if n <= 0:
         return []
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # surrogate pairs shift indices: read one by one
-        import pypdfium2.raw as raw
-
         text = "".join(chr(raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(n))
-    out: list[Char | None] = []
+    rect, ox, oy = raw.FS_RECTF(), ctypes.c_double(), ctypes.c_double()
+    out: list[Char] = []
     for i, ch in enumerate(text):
-        if ch in "\r\n":
-            if ch == "\n" or (i + 1 < n and text[i + 1] != "\n"):
-                out.append(None)
-        elif ch.isspace():
-            out.append(Char(" ", 0, 0, 0, 0))
-        else:
-            out.append(Char(ch, *textpage.get_charbox(i, loose=True)))
+        if ch.isspace():
+            continue
+        raw.FPDFText_GetLooseCharBox(textpage.raw, i, rect)
+        raw.FPDFText_GetCharOrigin(textpage.raw, i, ox, oy)
+        out.append(Char(ch, rect.left, rect.bottom, rect.right, rect.top, oy.value))
     return out
 
 
 def text_lines(chars: list[Char]) -> list[list[Char]]:
-    """Group characters into printed lines, top to bottom, each left to right."""
-    lines: list[list[Char]] = []
-    for ch in sorted(chars, key=lambda c: -c.cy):
-        line = lines[-1] if lines else None
-        if line is not None:
-            top, bottom = max(c.y1 for c in line), min(c.y0 for c in line)
-            overlap = min(top, ch.y1) - max(bottom, ch.y0)
-            if overlap >= 0.5 * min(top - bottom, ch.y1 - ch.y0):
-                line.append(ch)
-                continue
-        lines.append([ch])
-    return [sorted(line, key=lambda c: c.x0) for line in lines]
+    """Group characters into printed lines, top to bottom, each left to right.
+
+    Characters of one line share a baseline; a cell beside it that sits a little higher or
+    lower (vertically centred) is another line. Each line keeps its first baseline, so it
+    cannot creep downwards.
+    """
+    lines: list[tuple[float, list[Char]]] = []
+    for ch in sorted(chars, key=lambda c: -c.base):
+        if lines and lines[-1][0] - ch.base <= 0.2 * (ch.y1 - ch.y0):
+            lines[-1][1].append(ch)
+        else:
+            lines.append((ch.base, [ch]))
+    return [sorted(line, key=lambda c: c.x0) for _, line in lines]
 
 
 def line_text(line: list[Char]) -> str:
@@ -100,52 +103,34 @@ def _table(grid: Grid, chars: list[Char]) -> Table:
     return Table(rows)
 
 
-@dataclass
-class PageLayout:
-    """One page as positioned blocks: (top y, block) pairs and the grids its tables came from."""
+def read_page(page, columns: ColumnReader) -> list[tuple[float, str | Table]]:
+    """One page as (top y, block) pairs, top to bottom."""
+    from crawler.parsing.readers.pdf import is_page_number
 
-    blocks: list[tuple[float, str | Table]]
-    grids: list[Grid]
-
-
-def read_page(page) -> PageLayout:
     chars = page_chars(page.get_textpage())
     grids = page_grids(page)
     in_table: list[list[Char]] = [[] for _ in grids]
-    blocks: list[tuple[float, str | Table]] = []
-    line: list[Char] = []
-
-    def flush() -> None:
-        text = "".join(c.text for c in line).strip()
-        placed = [c for c in line if c.text != " "]
-        if text and placed:
-            blocks.append((max(c.y1 for c in placed), text))
-        line.clear()
-
+    loose: list[Char] = []
     for ch in chars:
-        if ch is None:
-            flush()
-            continue
-        if ch.text != " ":
-            g = next((k for k, grid in enumerate(grids) if grid.contains(ch.cx, ch.cy)), None)
-            if g is not None:
-                in_table[g].append(ch)
-                continue
-        line.append(ch)
-    flush()
-    for grid, members in zip(grids, in_table, strict=True):
-        blocks.append((grid.ys[0], _table(grid, members)))
+        g = next((k for k, grid in enumerate(grids) if grid.contains(ch.cx, ch.cy)), None)
+        (in_table[g] if g is not None else loose).append(ch)
+    lines = [words(ln) for ln in text_lines(loose)]
+    # Running page numbers ("- 3 -") would read as a label line inside an open table.
+    while lines and is_page_number(" ".join(w.text for w in lines[-1])):
+        lines.pop()
+    while lines and is_page_number(" ".join(w.text for w in lines[0])):
+        lines.pop(0)
+    blocks = columns.page(lines)
+    blocks += [(grid.ys[0], _table(grid, members)) for grid, members in zip(grids, in_table, strict=True)]
     blocks.sort(key=lambda b: -b[0])
-    return PageLayout(blocks, grids)
+    return blocks
 
 
 def read_layout(pdf) -> Document:
     """The whole document placed by position (the costlier, more faithful reading)."""
-    from crawler.parsing.readers.pdf import strip_page_numbers
-
+    columns = ColumnReader()
     out: list[str | Table] = []
     for i in range(len(pdf)):
-        layout = read_page(pdf[i])
-        texts = [b for _, b in layout.blocks]
-        out.extend(strip_page_numbers(texts))
+        out.extend(block for _, block in read_page(pdf[i], columns))
+    out.extend(columns.finish())
     return Document(out, "pdf", pages=len(pdf))
