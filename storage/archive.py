@@ -89,6 +89,8 @@ class Archive(Bookkeeping):
                             a.first_year,
                         ),
                     )
+            # Reports filed before the registry knew the agency: their copies of its place and kind.
+            self.conn.execute(_SYNC_AGENCY_COPIES)
 
     def _agency_id(self, agency: str | int | None, kind: str | None = None) -> int | None:
         """The id of an agency given by name (created if new) or by id. `kind` fills a missing kind."""
@@ -324,6 +326,7 @@ class Archive(Bookkeeping):
                         status, version = "changed", new_version
             if status in ("new", "changed"):
                 self._write_parse_findings(report_id, row, agency, year, seen_at)
+            self._refresh_facets(report_id)
 
         return IngestResult(
             report_id=report_id,
@@ -528,6 +531,11 @@ class Archive(Bookkeeping):
         with transaction(self.conn):
             self._replace_findings(report_id, list(findings), scope, now or utcnow())
             self.conn.execute("UPDATE reports SET checked_at = ? WHERE id = ?", (now or utcnow(), report_id))
+            self._refresh_facets(report_id)
+
+    def _refresh_facets(self, report_id: int) -> None:
+        """Copy the agency, deadline and check status onto the report row (see 0003_facets.sql)."""
+        self.conn.execute(_REFRESH_FACETS, (report_id,))
 
     def _replace_findings(self, report_id: int, findings: list[Finding], scope: str, now: str) -> None:
         self.conn.execute("DELETE FROM findings WHERE report_id = ? AND scope = ?", (report_id, scope))
@@ -581,7 +589,7 @@ class Archive(Bookkeeping):
     ) -> list[StoredReport]:
         where, params = [], []
         for column, value in (
-            ("a.name", agency),
+            ("r.agency_name", agency),
             ("r.year", year),
             ("r.portal_id", portal_id),
             ("r.parse_status", parse_status),
@@ -597,7 +605,7 @@ class Archive(Bookkeeping):
         return _stored_report(row) if row else None
 
     def report_for(self, agency: str, year: int) -> StoredReport | None:
-        row = self.conn.execute(_REPORT_SELECT + " WHERE a.name = ? AND r.year = ?", (agency, year)).fetchone()
+        row = self.conn.execute(_REPORT_SELECT + " WHERE r.agency_name = ? AND r.year = ?", (agency, year)).fetchone()
         return _stored_report(row) if row else None
 
     def cells_of(self, report_id: int) -> dict[str, CellValue]:
@@ -674,9 +682,40 @@ def _best_source(candidates: Mapping[str, str]) -> str:
     return min(candidates, key=PUBLISHED_SOURCES.index)
 
 
-_REPORT_SELECT = (
-    "SELECT r.*, a.name AS agency, a.kind, a.province, a.city FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id"
-)
+# reports column → the agencies column it copies (see 0003_facets.sql)
+_AGENCY_COPIES = {
+    "agency_name": "name",
+    "province": "province",
+    "city": "city",
+    "county": "county",
+    "level": "level",
+    "kind": "kind",
+}
+_SET_AGENCY_COPIES = ", ".join(f"{mine} = a.{theirs}" for mine, theirs in _AGENCY_COPIES.items())
+_REFRESH_FACETS = f"""
+UPDATE reports SET
+    {_SET_AGENCY_COPIES},
+    deadline = d.deadline,
+    deadline_status = coalesce(d.status, 'unchecked'),
+    days_late = d.days_late,
+    check_status = CASE
+        WHEN r.parse_status = 'failed' THEN 'unparsed'
+        WHEN r.failing_checks > 0 THEN 'fail'
+        WHEN r.checked_at IS NULL THEN 'unchecked'
+        ELSE 'pass'
+    END
+FROM reports r
+LEFT JOIN agencies a ON a.id = r.agency_id
+LEFT JOIN deadline_status d ON d.agency_id = r.agency_id AND d.year = r.year
+WHERE r.id = reports.id AND reports.id = ?
+"""
+_SYNC_AGENCY_COPIES = f"""
+UPDATE reports SET {_SET_AGENCY_COPIES}
+FROM agencies a
+WHERE a.id = reports.agency_id AND ({" OR ".join(f"reports.{mine} IS NOT a.{theirs}" for mine, theirs in _AGENCY_COPIES.items())})
+"""
+
+_REPORT_SELECT = "SELECT r.*, r.agency_name AS agency FROM reports r"
 
 
 def _stored_report(r: Mapping[str, Any]) -> StoredReport:

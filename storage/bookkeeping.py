@@ -152,6 +152,10 @@ class Bookkeeping:
                     note,
                 ),
             )
+            self.conn.execute(
+                "UPDATE reports SET deadline_status = ?, deadline = ?, days_late = ? WHERE agency_id = ? AND year = ?",
+                (status, deadline, days_late, agency_id, year),
+            )
             return row[0] if row else None
 
     def deadline_status(self, agency: str | int, year: int) -> dict[str, Any] | None:

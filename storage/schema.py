@@ -41,6 +41,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "0001_initial.sql"),
     Migration(2, "0002_search.sql", _backfill_search),
+    Migration(3, "0003_facets.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 

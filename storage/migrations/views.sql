@@ -1,23 +1,25 @@
 -- Views, dropped and recreated whenever a migration runs (they hold no data).
+-- report_summary is a projection of reports alone (see 0003_facets.sql), so facets and counts
+-- over it read one indexed table.
 
 DROP VIEW IF EXISTS report_summary;
 CREATE VIEW report_summary AS
 SELECT
     r.id AS report_id,
-    a.name AS agency,
-    a.province,
-    a.city,
-    a.county,
-    a.level,
-    a.kind,
+    r.agency_name AS agency,
+    r.province,
+    r.city,
+    r.county,
+    r.level,
+    r.kind,
     r.year,
     r.title,
     r.template,
     r.published_at,
     r.published_source,
-    ds.deadline,
-    coalesce(ds.status, 'unchecked') AS deadline_status,
-    ds.days_late,
+    r.deadline,
+    r.deadline_status,
+    r.days_late,
     r.new_requests,
     r.carried_over,
     r.granted,
@@ -31,12 +33,7 @@ SELECT
     r.reviews,
     r.lawsuits,
     r.failing_checks,
-    CASE
-        WHEN r.parse_status = 'failed' THEN 'unparsed'
-        WHEN r.failing_checks > 0 THEN 'fail'
-        WHEN r.checked_at IS NULL THEN 'unchecked'
-        ELSE 'pass'
-    END AS check_status,
+    r.check_status,
     r.parse_status,
     r.parse_reason,
     r.version,
@@ -44,9 +41,7 @@ SELECT
     r.last_seen,
     r.source_url,
     '/-/original/' || r.sha256 AS original
-FROM reports r
-LEFT JOIN agencies a ON a.id = r.agency_id
-LEFT JOIN deadline_status ds ON ds.agency_id = r.agency_id AND ds.year = r.year;
+FROM reports r;
 
 DROP VIEW IF EXISTS cell_values;
 CREATE VIEW cell_values AS
