@@ -158,7 +158,7 @@ def test_failed_delivery_is_recorded_and_retried(tmp_path, recorder):
     ]
     recorder.fail = True
     down = xxgk(*check)
-    assert down.returncode == 3 and "failed 1" in down.stdout
+    assert down.returncode == 1 and "failed 1" in down.stdout
     with Archive(db) as archive:
         (alert,) = archive.pending_alerts()
         assert alert.delivery_status == "failed" and alert.attempts == 1 and "JSON" in alert.last_error
@@ -228,4 +228,4 @@ def test_bad_config_is_a_clear_error(tmp_path):
     out = xxgk(
         "check", "--db", str(tmp_path / "x.db"), "--registry", str(registry), "--notify", str(tmp_path / "none.yml")
     )
-    assert out.returncode == 1 and "apprise config not found" in out.stderr
+    assert out.returncode == 2 and "apprise config not found" in out.stderr

@@ -1,8 +1,9 @@
 """`xxgk check [--today D] [--notify CONFIG] [--dry-run] [--digest] [--db PATH]`: cross-year rules,
 the deadline monitor and alerts over the archive.
 
-Exit codes: 0 done (problems found in reports are results, not errors); 1 the archive, registry or
-apprise config could not be used; 3 some alerts could not be delivered (they are retried next run).
+Exit codes (as `xxgk crawl`): 0 done (problems found in reports are results, not errors); 1 partial:
+some alerts could not be delivered (recorded, retried next run); 2 fatal: the registry or apprise
+config could not be used; 75 another check or run holds the archive's check lock (try later).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import argparse
 import sys
 from datetime import date
 
-EXIT_OK, EXIT_FATAL, EXIT_UNDELIVERED = 0, 1, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
+EXIT_LOCKED = 75  # sysexits EX_TEMPFAIL: cron may simply try again next time
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:
@@ -62,7 +64,7 @@ def check_and_notify(args: argparse.Namespace, echo=print) -> int:
     deadlines = summary.deadline_counts()
     echo(
         f"xxgk check ({today.isoformat()}): {summary.reports} reports; cross-year "
-        + ", ".join(f"{k} {v}" for k, v in sorted(summary.cross_year.items()))
+        + (", ".join(f"{k} {v}" for k, v in sorted(summary.cross_year.items())) or "none")
         + "; deadlines "
         + ", ".join(f"{k} {deadlines[k]}" for k in ("on_time", "late", "missing", "pending"))
     )
@@ -77,11 +79,26 @@ def check_and_notify(args: argparse.Namespace, echo=print) -> int:
             f"delivered {delivery.sent}, failed {delivery.failed} (retried next run), "
             f"no matching target {delivery.unrouted}; {delivery.messages} messages"
         )
-    return EXIT_UNDELIVERED if delivery.failed else EXIT_OK
+    return EXIT_PARTIAL if delivery.failed else EXIT_OK
+
+
+def check_lock(db: str | None):
+    """One checker at a time per archive, so two runs never deliver the same pending alert twice."""
+    from crawler.crawl import CrawlLock
+    from storage import default_db_path
+
+    return CrawlLock(f"{db or default_db_path()}.check")
 
 
 def run(args: argparse.Namespace) -> int:
-    return check_and_notify(args)
+    from crawler.crawl import LockHeld
+
+    try:
+        with check_lock(args.db):
+            return check_and_notify(args)
+    except LockHeld:
+        print("xxgk check: another xxgk check or run is working on this archive; try again later", file=sys.stderr)
+        return EXIT_LOCKED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
