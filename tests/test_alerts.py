@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import expected_for, seed_paths
 
+from crawler.alerts import Targets
 from crawler.alerts import messages as msg
 from storage import Archive
 
@@ -229,3 +230,15 @@ def test_bad_config_is_a_clear_error(tmp_path):
         "check", "--db", str(tmp_path / "x.db"), "--registry", str(registry), "--notify", str(tmp_path / "none.yml")
     )
     assert out.returncode == 2 and "apprise config not found" in out.stderr
+
+
+def test_example_configs_load_and_route_as_documented():
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    yml = Targets.load(examples / "apprise.yml")
+    zhejiang_missing = ["data", "deadline", "missing", "浙江省", "温州市", WENZHOU, "wenzhou", "department"]
+    assert [s.service_name for s in yml.matching(zhejiang_missing)] == ["E-Mail", "Telegram", "JSON"]
+    assert len(yml.matching(["health", "unreachable", "wenzhou"])) == 1
+    txt = Targets.load(examples / "apprise.txt")
+    assert len(txt.services) == 4
+    assert len(txt.matching(["health", "parse_failed", "jiaxing"])) == 2  # ops mail + the jiaxing subscriber
+    assert txt.matching(["浙江省"]) == []  # text configs cannot hold Chinese tags
