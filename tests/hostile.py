@@ -435,7 +435,8 @@ def mutate_zip_member(data: bytes, rng: random.Random, donor: bytes) -> bytes:
                     body = mutate_xml(body, rng) if rng.random() < 0.8 else b""
                 dst.writestr(info.filename, body)
         return buf.getvalue()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zlib.error):
+    # a package already broken by an earlier round cannot be rewritten: damage its bytes instead
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError):
         return flip_bytes(data, rng, donor)
 
 
@@ -522,3 +523,55 @@ def parse_isolated(
     result = json.loads(out.decode().strip().splitlines()[-1])
     result["wall_seconds"] = time.perf_counter() - start
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fuzz corpus: real documents in every format a reader handles.
+
+
+def fuzz_corpus(with_doc: bool = False) -> list[tuple[str, str, bytes]]:
+    """(name, format, bytes): the seeds as text and as HTML/DOCX/XLSX renditions, and the real PDF. With
+    `with_doc`, also a Word-97 .doc made by LibreOffice (slow to read: every parse runs soffice)."""
+    from conftest import expected_for, seed_paths
+
+    corpus: list[tuple[str, str, bytes]] = [("huaian.pdf", "pdf", real_pdf_bytes())]
+    for path in seed_paths():
+        expected = expected_for(path)
+        corpus.append((f"{path.stem}.txt", "text", path.read_bytes()))
+        for kind, fmt in (("html", "html"), ("html-gbk-lie", "html"), ("docx", "docx"), ("xlsx", "xlsx")):
+            corpus.append((f"{path.stem}.{kind}", fmt, rendition(expected, kind)))
+    if with_doc:
+        corpus.append(("seed0.doc", "doc", office_doc(rendition(expected_for(seed_paths()[0]), "docx"))))
+    return corpus
+
+
+def office_doc(docx_bytes: bytes) -> bytes:
+    """A Word-97 .doc converted by LibreOffice through the reader's own converter."""
+    import tempfile
+
+    from crawler.parsing.readers.office import convert
+
+    with tempfile.TemporaryDirectory(prefix="xxgk-doc-") as tmp:
+        src = Path(tmp) / "report.docx"
+        src.write_bytes(docx_bytes)
+        convert([src], "doc", Path(tmp), timeout=120)
+        return (Path(tmp) / "report.doc").read_bytes()
+
+
+def parse_both_ways(data: bytes, fmt: str) -> None:
+    """parse_bytes as the crawler calls it; and, when the damage made the sniffer see another format, the
+    original format's reader forced onto the bytes too, so every reader meets its own broken inputs.
+    Only ParseError may come out of either."""
+    from crawler.model import ParseError
+    from crawler.parsing import build_report, parse_bytes, sniff
+    from crawler.parsing.readers import read_document
+
+    try:
+        parse_bytes(data)
+    except ParseError:
+        pass
+    if sniff(data) != fmt:
+        try:
+            build_report(read_document(data, fmt))
+        except ParseError:
+            pass

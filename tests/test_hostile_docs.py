@@ -110,15 +110,9 @@ def test_stray_nul_bytes_do_not_move_numbers(seed: Path, every: int):
 
 
 @pytest.fixture(scope="module")
-def real_doc(tmp_path_factory) -> bytes:
+def real_doc() -> bytes:
     """A genuine Word-97 .doc of a seed, made by LibreOffice through the reader's own converter."""
-    from crawler.parsing.readers.office import convert
-
-    tmp = tmp_path_factory.mktemp("doc")
-    src = tmp / "seed.docx"
-    src.write_bytes(hostile.rendition(expected_for(_seed()), "docx"))
-    convert([src], "doc", tmp, timeout=120)
-    return (tmp / "seed.doc").read_bytes()
+    return hostile.office_doc(hostile.rendition(expected_for(_seed()), "docx"))
 
 
 def _processes_marked(mark: str) -> list[int]:

@@ -1,0 +1,188 @@
+"""Fuzz every reader with mutated real documents, in watched worker processes.
+
+    .venv/bin/python bench/fuzz.py                 # 10,000 documents, 2 workers
+    .venv/bin/python bench/fuzz.py --count 500 --doc-share 0
+
+Prints documents tried, crashes (any exception other than ParseError, a worker that died, or an input past
+the per-input limit) and the slowest input in seconds. Each crashing input is saved under bench/out/fuzz/
+with its traceback, so it can be replayed with `xxgk parse`.
+The inputs are deterministic: input i is mutation seed (--seed, i) applied to a corpus document, so a crash is
+reproducible from its number alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import resource
+import signal
+import sys
+import time
+import traceback
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import hostile  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "fuzz"
+CORPUS: list[tuple[str, str, bytes]] = []
+
+
+def make_input(i: int, seed: int, doc_share: float) -> tuple[str, str, bytes]:
+    """Input number i: a corpus document (a .doc with probability doc_share), mutated 1-3 times."""
+    rng = random.Random(seed * 1_000_003 + i)
+    docs = [c for c in CORPUS if c[1] == "doc"]
+    others = [c for c in CORPUS if c[1] != "doc"]
+    name, fmt, data = rng.choice(docs) if docs and rng.random() < doc_share else rng.choice(others)
+    donor = rng.choice(CORPUS)[2]
+    return name, fmt, hostile.mutate(data, fmt, rng, donor, rng.randint(1, 3))
+
+
+def worker(conn: Connection, seed: int, doc_share: float, memory_limit: int) -> None:
+    """Parse the inputs the parent sends, one at a time; answer (i, outcome, seconds, detail)."""
+    os.setpgrp()  # soffice children share our group, so the watchdog can end them with us
+    if memory_limit:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    from crawler.model import ParseError
+
+    while True:
+        i = conn.recv()
+        if i is None:
+            return
+        name, fmt, data = make_input(i, seed, doc_share)
+        start = time.perf_counter()
+        try:
+            hostile.parse_both_ways(data, fmt)
+            outcome, detail = "ok", ""
+        except ParseError as e:  # parse_both_ways swallows these; here only for completeness
+            outcome, detail = "ok", e.reason
+        except BaseException as e:  # noqa: BLE001 - a crash is what we are looking for
+            outcome, detail = (
+                "crash",
+                f"{type(e).__module__}.{type(e).__qualname__}: {e}\n{traceback.format_exc()[-4000:]}",
+            )
+        conn.send((i, outcome, time.perf_counter() - start, f"{name} [{fmt}]", detail))
+
+
+class Pool:
+    """Workers with a watchdog: a worker silent past `limit` seconds is killed with its process group."""
+
+    def __init__(self, n: int, seed: int, doc_share: float, limit: float, memory_limit: int):
+        self.args = (seed, doc_share, memory_limit)
+        self.limit = limit
+        self.ctx = mp.get_context("fork")
+        self.slots = [self._spawn() for _ in range(n)]
+
+    def _spawn(self):
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=worker, args=(child, *self.args), daemon=True)
+        proc.start()
+        return {"proc": proc, "conn": parent, "task": None, "since": 0.0}
+
+    def run(self, indices, on_result) -> None:
+        pending = list(indices)[::-1]
+        while pending or any(s["task"] is not None for s in self.slots):
+            for slot in self.slots:
+                if slot["task"] is None and pending:
+                    slot["task"], slot["since"] = pending.pop(), time.perf_counter()
+                    slot["conn"].send(slot["task"])
+            ready = mp.connection.wait([s["conn"] for s in self.slots if s["task"] is not None], timeout=0.5)
+            for k, slot in enumerate(self.slots):
+                if slot["task"] is None:
+                    continue
+                if slot["conn"] in ready:
+                    try:
+                        on_result(slot["conn"].recv())
+                        slot["task"] = None
+                        continue
+                    except EOFError:  # the worker died mid-input (a segfault, the memory limit)
+                        detail = f"worker died (exit {slot['proc'].exitcode})"
+                elif time.perf_counter() - slot["since"] > self.limit:
+                    detail = f"no answer within {self.limit:g} s"
+                else:
+                    continue
+                on_result((slot["task"], "crash", time.perf_counter() - slot["since"], "?", detail))
+                self._kill(slot)
+                self.slots[k] = self._spawn()
+
+    def _kill(self, slot) -> None:
+        try:
+            os.killpg(slot["proc"].pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        slot["proc"].join(5)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            try:
+                slot["conn"].send(None)
+            except OSError:
+                pass
+            slot["proc"].join(5)
+            if slot["proc"].is_alive():
+                self._kill(slot)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--limit", type=float, default=30.0, help="seconds before an input counts as a hang")
+    ap.add_argument("--doc-share", type=float, default=0.01, help="share of inputs mutated from a .doc (LibreOffice)")
+    ap.add_argument("--memory", type=int, default=3 << 30, help="address-space limit per worker, bytes (0: none)")
+    args = ap.parse_args()
+
+    CORPUS.extend(hostile.fuzz_corpus(with_doc=args.doc_share > 0))
+    formats = Counter(fmt for _, fmt, _ in CORPUS)
+    print(f"corpus: {len(CORPUS)} documents ({', '.join(f'{k} {v}' for k, v in sorted(formats.items()))})")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    tried, crashes = 0, []
+    by_format: Counter = Counter()
+    slowest = (0.0, -1, "")
+    started = time.perf_counter()
+
+    def on_result(result) -> None:
+        nonlocal tried, slowest
+        i, outcome, seconds, what, detail = result
+        tried += 1
+        by_format[what.rsplit("[", 1)[-1].rstrip("]")] += 1
+        if seconds > slowest[0]:
+            slowest = (seconds, i, what)
+        if outcome == "crash":
+            crashes.append((i, what, detail))
+            _, fmt, data = make_input(i, args.seed, args.doc_share)
+            (OUT / f"crash-{args.seed}-{i}.{fmt}").write_bytes(data)
+            (OUT / f"crash-{args.seed}-{i}.txt").write_text(f"{what}\n{detail}\n")
+            print(f"  crash on input {i} ({what}): {detail.splitlines()[0] if detail else ''}", flush=True)
+        if tried % 1000 == 0:
+            print(f"  {tried} tried, {len(crashes)} crashes, {time.perf_counter() - started:.0f} s", flush=True)
+
+    pool = Pool(args.workers, args.seed, args.doc_share, args.limit, args.memory)
+    try:
+        pool.run(range(args.count), on_result)
+    finally:
+        pool.close()
+
+    elapsed = time.perf_counter() - started
+    print()
+    print(f"documents tried   {tried}")
+    print(f"  by format       {', '.join(f'{k} {v}' for k, v in sorted(by_format.items()))}")
+    print(f"crashes           {len(crashes)}")
+    print(f"slowest input     {slowest[0]:.2f} s (input {slowest[1]}, {slowest[2]})")
+    print(f"wall time         {elapsed:.0f} s ({tried / elapsed:.1f} documents/s, {args.workers} workers)")
+    kinds = Counter(d.splitlines()[0].split(":")[0] for _, _, d in crashes)
+    for kind, n in kinds.most_common():
+        print(f"  {n:5d} × {kind}")
+    return 1 if crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
