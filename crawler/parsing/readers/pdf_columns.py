@@ -26,7 +26,7 @@ _COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMP
 _PREFIXES = frozenset(label[:k] for label in _COLUMN_LABELS for k in range(1, len(label)))
 # A label that opens a row: an enumerator, or a table-二 block heading (第二十条第（五）项).
 _PAGE_ABOVE = 10_000.0  # y offset that puts lines carried from the previous page above this one
-_ROW_START = re.compile(
+ROW_START = re.compile(
     r"^(?:\([一二三四五六七八九十]{1,3}\)|[一二三四五六七八九十]{1,3}[、.]|\d{1,2}\.|第[一二三四五六七八九十]+条)"
 )
 
@@ -92,7 +92,11 @@ def _header(rows: list[list[Word]], i: int) -> tuple[list[Word], list[Word], int
                         w.y1,
                     )
                 )
-        if not found and not all(id(w) in used for w in line):
+        # A line of the band adds header cells, or holds only words already stacked or
+        # words left of the columns (the note cell beside the header) that label no row.
+        left = min((c.x0 for c in columns), default=float("-inf"))
+        rest = [w for w in line if id(w) not in used]
+        if not found and any(w.x1 > left or _starts_row(w.text) for w in rest):
             break
         j += 1
     if not columns:
@@ -137,6 +141,11 @@ class _Block:
         if not self.values and not (self.start and _names_row(text)):
             return [text]  # a wrapped label's tail or a group heading: no cells of its own
         return [text] + [self.values[k].text if k in self.values else "" for k in range(ncols)]
+
+
+def _starts_row(text: str) -> bool:
+    s = squash(text)
+    return bool(ROW_START.match(s) or labels.match_active_row(s))
 
 
 def _names_row(label: str) -> bool:
@@ -189,10 +198,7 @@ class ColumnReader:
         self.block = None
 
     def _take(self, label: list[Word], values: dict[int, Word]) -> None:
-        rightmost = max(label, key=lambda w: w.x0) if label else None
-        start = rightmost is not None and bool(
-            _ROW_START.match(squash(rightmost.text)) or labels.match_active_row(squash(rightmost.text))
-        )
+        start = bool(label) and _starts_row(max(label, key=lambda w: w.x0).text)
         b = self.block
         if b is None or start or (values and (b.values or set(values) & set(b.values))):
             self._close_block()

@@ -11,9 +11,12 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 
+from crawler.parsing import labels
 from crawler.parsing.document import Document, Table
-from crawler.parsing.readers.pdf_columns import ColumnReader, words
+from crawler.parsing.normalize import squash
+from crawler.parsing.readers.pdf_columns import ROW_START, ColumnReader, words
 from crawler.parsing.readers.pdf_grid import Grid, page_grids
+from crawler.parsing.values import classify
 
 
 @dataclass(slots=True)
@@ -103,8 +106,11 @@ def _table(grid: Grid, chars: list[Char]) -> Table:
     return Table(rows)
 
 
-def read_page(page, columns: ColumnReader) -> list[tuple[float, str | Table]]:
-    """One page as (top y, block) pairs, top to bottom."""
+Placed = tuple[float, str | Table, Grid | None]  # top y, block, the grid a table was read from
+
+
+def read_page(page, columns: ColumnReader) -> list[Placed]:
+    """One page as positioned blocks, top to bottom."""
     from crawler.parsing.readers.pdf import is_page_number
 
     chars = page_chars(page.get_textpage())
@@ -120,17 +126,58 @@ def read_page(page, columns: ColumnReader) -> list[tuple[float, str | Table]]:
         lines.pop()
     while lines and is_page_number(" ".join(w.text for w in lines[0])):
         lines.pop(0)
-    blocks = columns.page(lines)
-    blocks += [(grid.ys[0], _table(grid, members)) for grid, members in zip(grids, in_table, strict=True)]
+    blocks: list[Placed] = [(top, block, None) for top, block in columns.page(lines)]
+    blocks += [(grid.ys[0], _table(grid, members), grid) for grid, members in zip(grids, in_table, strict=True)]
     blocks.sort(key=lambda b: -b[0])
     return blocks
+
+
+def _same_columns(a: Grid, b: Grid) -> bool:
+    return len(a.xs) == len(b.xs) and all(abs(x - y) <= 3 for x, y in zip(a.xs, b.xs, strict=True))
+
+
+def _is_value(text: str | None) -> bool:
+    v = classify(text) if text else None
+    return v is not None and (v.number is not None or v.marked)
+
+
+def _names(text: str) -> str | None:
+    s = squash(text)
+    return labels.match_application_row(s, s, False) or labels.match_active_row(s)
+
+
+def _join_split_row(prev: Table, cur: Table) -> None:
+    """Word lets a row break across pages: the top row of the next page then holds the rest of
+    the labels (and sometimes the values) of the last row before the break. Put it back."""
+    last, first = prev.rows[-1], cur.rows[0]
+    if len(last) != len(first):
+        return
+    if any(_is_value(a) and _is_value(b) for a, b in zip(last, first, strict=True)):
+        return  # two rows of figures
+    for a, b in zip(last, first, strict=True):
+        if b and not _is_value(b):
+            if ROW_START.match(squash(b)):
+                return  # a new row's label
+            named = _names(b)
+            if named and named != _names(a or ""):
+                return
+    prev.rows[-1] = [
+        (a or "") + ("\n" if a and b else "") + (b or "") if (a or b) else (None if a is None and b is None else "")
+        for a, b in zip(last, first, strict=True)
+    ]
+    del cur.rows[0]
 
 
 def read_layout(pdf) -> Document:
     """The whole document placed by position (the costlier, more faithful reading)."""
     columns = ColumnReader()
     out: list[str | Table] = []
+    tail: tuple[Table, Grid] | None = None  # a ruled table ending the previous page
     for i in range(len(pdf)):
-        out.extend(block for _, block in read_page(pdf[i], columns))
+        blocks = read_page(pdf[i], columns)
+        if tail and blocks and blocks[0][2] is not None and _same_columns(tail[1], blocks[0][2]):
+            _join_split_row(tail[0], blocks[0][1])
+        out.extend(block for _, block, _ in blocks)
+        tail = (blocks[-1][1], blocks[-1][2]) if blocks and blocks[-1][2] is not None else None
     out.extend(columns.finish())
     return Document(out, "pdf", pages=len(pdf))
