@@ -24,6 +24,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -278,7 +279,7 @@ def layout_width(layout: Layout) -> int:
 
 
 # ---- DOCX -----------------------------------------------------------------------------------
-def to_docx(report: Report, path: Path) -> Path:
+def to_docx(report: Report, path: Path | BinaryIO) -> Path | BinaryIO:
     import docx
     from docx.enum.section import WD_ORIENT
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -308,11 +309,14 @@ def to_docx(report: Report, path: Path) -> Path:
         table = document.add_table(rows=len(block), cols=width)
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        # Look every cell up once: table.cell() rescans the whole table on each call. Spans are
+        # disjoint, so no merge consumes a corner cell of a later one.
+        grid = [list(row.cells) for row in table.rows]
         for r, row in enumerate(grid_origins(block)):
             for c, span in row:
-                cell = table.cell(r, c)
+                cell = grid[r][c]
                 if span.rows > 1 or span.cols > 1:
-                    cell = cell.merge(table.cell(r + span.rows - 1, c + span.cols - 1))
+                    cell = cell.merge(grid[r + span.rows - 1][c + span.cols - 1])
                 para = cell.paragraphs[0]
                 for extra in cell.paragraphs[1:]:  # merging gathers the covered cells' empty paragraphs
                     extra._element.getparent().remove(extra._element)

@@ -3,11 +3,14 @@ in each format xxgk reads parses back to exactly the labelled cells, agency, yea
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from conftest import SHARED, expected_for, seed_paths
-from renditions import KINDS, write_all
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from renditions import HTML_STYLE, KINDS, Report, report_from, to_docx, word_html_body, write_all
 from test_parse_real import assert_matches
 
 from crawler.parsing import parse_bytes, sniff
@@ -78,3 +81,48 @@ def test_blank_cells_stay_null_in_every_format(renditions):
         report = _parse(renditions, name, kind)
         finding = next(f for f in report.findings if f.rule == "parse.blank_cells")
         assert set(finding.cells) == blanks, kind
+
+
+WHITESPACE = ["\n", " ", "\u3000", "\xa0", "\t", "\n\u3000"]
+
+
+def _scatter_whitespace(report: Report, data) -> None:
+    """Break every table label at up to two random places with a line break or a kind of space."""
+    for block in report.blocks:
+        if isinstance(block, str):
+            continue
+        for row in block:
+            for span in row:
+                if span.value or len(span.text) < 2:
+                    continue
+                for _ in range(data.draw(st.integers(0, 2))):
+                    pos = data.draw(st.integers(1, len(span.text) - 1))
+                    span.text = span.text[:pos] + data.draw(st.sampled_from(WHITESPACE)) + span.text[pos:]
+
+
+def _roundtrip(template: str, kind: str, data) -> None:
+    name = next(n for n in sorted(SOURCES) if _expected(n)["template"] == template)
+    expected = _expected(name)
+    report = report_from(expected, HTML_STYLE)
+    _scatter_whitespace(report, data)
+    if kind == "html":
+        raw = word_html_body(report).encode()
+    else:
+        buf = io.BytesIO()
+        to_docx(report, buf)
+        raw = buf.getvalue()
+    assert_matches(parse_bytes(raw).contract(), expected)
+
+
+@pytest.mark.parametrize("template", ["2019", "2021"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_whitespace_and_breaks_inside_html_labels_change_no_cell(template, data):
+    _roundtrip(template, "html", data)
+
+
+@pytest.mark.parametrize("template", ["2019", "2021"])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_whitespace_and_breaks_inside_docx_labels_change_no_cell(template, data):
+    _roundtrip(template, "docx", data)  # python-docx builds slowly: fewer examples
