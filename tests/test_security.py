@@ -307,6 +307,37 @@ def test_apprise_tokens_never_reach_the_database_or_the_logs(tmp_path, evil_arch
         assert errors, "failed deliveries must be recorded (without the URL)"
 
 
+_DEBUG_CLI = "import logging, sys; logging.basicConfig(level=logging.DEBUG); from crawler.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_apprise_tokens_stay_out_of_a_debug_log(tmp_path, evil_archive):
+    """An operator chasing a failed delivery turns on DEBUG logging: the target URLs must still not show."""
+    import shutil
+
+    db = tmp_path / "xxgk.db"
+    shutil.copy(evil_archive, db)
+    failing = Webhook(500)
+    pw, path_tok, query_tok = TOKENS
+    config = tmp_path / "apprise.yml"
+    config.write_text(
+        f"urls:\n  - json://newsroom:{pw}@127.0.0.1:{failing.port}/hook/{path_tok}?token={query_tok}:\n      - tag: data\n",
+        encoding="utf-8",
+    )
+    registry = _registry(tmp_path / "registry.yaml")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _DEBUG_CLI, "check", "--db", str(db), "--registry", str(registry),
+             "--no-screenshots", "--today", "2021-02-01", "--notify", str(config)],
+            capture_output=True, text=True, timeout=180, cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        failing.close()
+    assert failing.posts, "nothing was attempted: the test would prove nothing"
+    log = out.stdout + out.stderr
+    assert "DEBUG" in log  # the log really was at DEBUG
+    assert [t for t in TOKENS if t in log] == []
+
+
 # --- 5. escaping in notifications ----------------------------------------------------------------------------
 
 
