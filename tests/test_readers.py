@@ -82,6 +82,12 @@ def test_charset_is_decided_by_the_bytes_when_the_page_lies(declared, encoding, 
     assert doc.title_hint == title and lines(doc) == [title, body]
 
 
+def test_declared_gbk_page_with_a_stray_byte_still_decodes_as_gbk():
+    text = PAGE.format(cs="gbk", t=SIMPLIFIED[0], b=SIMPLIFIED[1] * 40)
+    data = text.encode("gbk").replace(b"</body>", b"\xff</body>")
+    assert SIMPLIFIED[0] in decode_html(data) and decode_html(data).count("\ufffd") == 1
+
+
 def test_gbk_page_with_characters_outside_gb2312_decodes_as_gb18030():
     data = PAGE.format(cs="gb2312", t="测试", b="朱镕基").encode("gbk")
     assert "朱镕基" in decode_html(data)  # 镕 is in GBK, not in GB2312

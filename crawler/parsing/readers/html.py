@@ -1,8 +1,9 @@
 """HTML: a whole portal page with navigation chrome, or a bare fragment; Word-pasted markup included.
 
 The article body is found by the containers the common CMSs print it in (TRS, Hanweb) and, failing
-that, as the deepest element holding most of the page's non-link text. Tables become grids with
-rowspan/colspan expanded: the text sits in the top-left position, covered positions are None.
+that, as the deepest element holding most of the page's non-link text and every data table, widened
+to the title and 落款 printed beside it. Tables become grids with rowspan/colspan expanded: the text
+sits in the top-left position, covered positions are None.
 """
 
 from __future__ import annotations
@@ -59,10 +60,9 @@ def decode_html(data: bytes) -> str:
         return decode(data)
     declared = _declared_charset(data)
     if declared:
-        try:
-            return data.decode(declared)
-        except UnicodeDecodeError:
-            pass
+        text = data.decode(declared, errors="replace")
+        if text.count("\ufffd") <= max(1, len(text) // 2000):  # a stray bad byte does not disprove it
+            return text
     return decode(data)
 
 
