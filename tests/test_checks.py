@@ -11,6 +11,7 @@ from conftest import expected_for, seed_paths
 
 from crawler import template as tpl
 from crawler.checks import table_findings
+from crawler.checks.cross_year import CARRY_RULE, PREV_COUNT_RULE, YearReport, cross_year_findings
 from crawler.checks.identities import BALANCE, RESULT_ROWS, REVIEW_TOTAL, ROW_TOTAL, identities
 from crawler.checks.matrix import STATUS_NAMES, compile_template, statuses, values_matrix
 from crawler.checks.narrative import statements, text_findings
@@ -343,3 +344,51 @@ def test_matrix_statuses_match_the_engine(t):
     assert np.array_equal(
         statuses(compiled, *values_matrix(compiled, [consistent(t)])), np.zeros((1, len(identities(t))))
     )
+
+
+# --- cross-year ---------------------------------------------------------------------------------
+def _year(year, t, v):
+    return YearReport(year, t, v)
+
+
+def test_cross_year_carried_over_per_column_pass_and_fail():
+    last, this = consistent("2019"), consistent("2021")  # 2020 (2019 format) → 2021 (2021 format)
+    this[A("carried_over", "natural_person")] = 2  # last year carried 2 forward
+    this[A("carried_over", "total")] = 2
+    found = cross_year_findings(_year(2020, "2019", last), _year(2021, "2021", this))
+    assert {f.rule for f in found} == {CARRY_RULE}  # 本年增/减 exists only in the 2019 format
+    assert not fails(found)
+    this[A("carried_over", "natural_person")] = 5
+    bad = fails(cross_year_findings(_year(2020, "2019", last), _year(2021, "2021", this)))
+    assert [f.data["scope"] for f in bad] == ["natural_person"]
+    assert "2020年度报告四、结转下年度继续办理/自然人（2）" in bad[0].message and "相差3" in bad[0].message
+    assert bad[0].cells == [A("carried_over", "natural_person")] and bad[0].data["previous_year"] == 2020
+    # not consecutive years: nothing to compare
+    assert cross_year_findings(_year(2019, "2019", last), _year(2021, "2021", this)) == []
+
+
+def test_cross_year_2019_prev_count_plus_change():
+    last, this = consistent("2019"), consistent("2019")
+    last.update({"active.penalty.prev_count": 40, "active.penalty.change": -3})
+    this["active.penalty.prev_count"] = 37
+    found = [
+        f
+        for f in cross_year_findings(_year(2019, "2019", last), _year(2020, "2019", this))
+        if f.rule == PREV_COUNT_RULE
+    ]
+    assert {f.data["scope"] for f in found} == {"licensing", "other_services", "penalty", "enforcement", "fees"}
+    assert not fails(found)
+    this["active.penalty.prev_count"] = 40  # forgot last year's 减3
+    (bad,) = [
+        f
+        for f in fails(cross_year_findings(_year(2019, "2019", last), _year(2020, "2019", this)))
+        if f.rule == PREV_COUNT_RULE
+    ]
+    assert bad.rule == PREV_COUNT_RULE and "（40）+" in bad.message and "（-3）=37" in bad.message
+    del last["active.fees.change"]
+    na = [
+        f
+        for f in cross_year_findings(_year(2019, "2019", last), _year(2020, "2019", this))
+        if f.status == "not_assessable"
+    ]
+    assert [f.data["scope"] for f in na] == ["fees"]

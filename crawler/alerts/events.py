@@ -60,15 +60,8 @@ def _place_tags(row) -> list[str]:
 
 
 def _data_tags(kind: str, row, *extra: str) -> list[str]:
-    return [
-        "data",
-        kind,
-        *extra,
-        *_place_tags(row),
-        row["agency"] or "",
-        row["portal_id"] or "",
-        row["agency_kind"] or "",
-    ]
+    tags = ["data", kind, *extra, *_place_tags(row), row["agency"], row["portal_id"], row["agency_kind"]]
+    return [t for t in tags if t]
 
 
 _REPORT_COLUMNS = """r.id AS report_id, r.year, r.sha256, r.source_url, r.page_url, r.portal_id,

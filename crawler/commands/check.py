@@ -42,44 +42,28 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
 
 def check_and_notify(args: argparse.Namespace, echo=print) -> int:
     """The check half of `xxgk run` too: run the checks, queue alerts, deliver them."""
-    from crawler.alerts import DeliveryConfigError, Targets, deliver, queue_alerts
-    from crawler.checks import screenshot
-    from crawler.checks.monitor import run_checks
+    from crawler.alerts import DeliveryConfigError, check_and_alert
     from crawler.registry import RegistryError, load_registry
-    from storage import Archive
 
-    today = args.today or date.today()
     try:
-        registry = load_registry(args.registry)
-        targets = Targets.load(args.notify) if args.notify and not args.dry_run else None
+        outcome = check_and_alert(
+            args.db,
+            load_registry(args.registry),
+            args.today or date.today(),
+            notify=args.notify,
+            digest=args.digest,
+            dry_run=args.dry_run,
+            screenshots=not args.no_screenshots,
+            public_url=args.public_url,
+            unreachable_runs=args.unreachable_runs,
+            echo=echo,
+        )
     except (RegistryError, DeliveryConfigError) as e:
         print(f"xxgk check: {e}", file=sys.stderr)
         return EXIT_FATAL
-    with Archive(args.db) as archive:
-        summary = run_checks(archive, registry, today, capture=None if args.no_screenshots else screenshot.capture)
-        queued = queue_alerts(
-            archive, registry, summary, today, base_url=args.public_url, unreachable_runs=args.unreachable_runs
-        )
-        delivery = deliver(archive, targets, digest=args.digest, dry_run=args.dry_run, echo=echo)
-    deadlines = summary.deadline_counts()
-    echo(
-        f"xxgk check ({today.isoformat()}): {summary.reports} reports; cross-year "
-        + (", ".join(f"{k} {v}" for k, v in sorted(summary.cross_year.items())) or "none")
-        + "; deadlines "
-        + ", ".join(f"{k} {deadlines[k]}" for k in ("on_time", "late", "missing", "pending"))
-    )
-    new = {k: v for k, v in queued.items() if not k.endswith(".unchanged")}
-    echo("alerts queued: " + (", ".join(f"{k} {v}" for k, v in sorted(new.items())) or "none new"))
-    if args.dry_run:
-        echo(f"dry run: {delivery.pending} pending alerts printed as {delivery.messages} messages, none marked sent")
-    elif targets is None:
-        echo(f"{delivery.pending} alerts pending (give --notify CONFIG to deliver them)")
-    else:
-        echo(
-            f"delivered {delivery.sent}, failed {delivery.failed} (retried next run), "
-            f"no matching target {delivery.unrouted}; {delivery.messages} messages"
-        )
-    return EXIT_PARTIAL if delivery.failed else EXIT_OK
+    for line in outcome.lines():
+        echo(line)
+    return EXIT_PARTIAL if outcome.undelivered else EXIT_OK
 
 
 def check_lock(db: str | None):
