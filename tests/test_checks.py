@@ -206,9 +206,29 @@ def test_vague_or_unrelated_sentences_assert_nothing(prose):
     assert statements(prose) == []
 
 
+def test_statements_carry_their_topic_across_clauses_and_sentences():
+    prose = (
+        "2022年,共收到政府信息公开申请1234件,同比增长12.5%,其中上年结转申请15件。"
+        "全年办结1200件,其中予以公开523件,占43.6%。"  # no 申请 here: the sentence before names the topic
+        "本局共受理信息公开申请10件,其中当面申请1宗,占10%;网上申请9宗,占90%。"  # channel shares are not grants
+    )
+    got = [(s.scope, s.value) for s in statements(prose)]
+    assert got == [
+        ("received", 1234),
+        ("carried_over", 15),
+        ("handled", 1200),
+        ("granted", 523),
+        ("text.granted_share", 43.6),
+        ("received", 10),
+    ]
+
+
 def test_zero_statements():
     got = [(s.scope, s.value) for s in statements("本年度未收到政府信息公开申请,未发生政府信息公开行政复议。")]
     assert got == [("received", 0), ("review", 0)]
+    both = statements("本机关未发生因政府信息公开引起的行政复议、行政诉讼。")
+    assert [(s.scope, s.value) for s in both] == [("review", 0), ("litigation", 0)]
+    assert statements("未发生因政府信息公开被行政复议纠错或行政诉讼败诉的情况。") == []
 
 
 def _report_values():

@@ -89,6 +89,7 @@ _HANDLED = re.compile(r"答复|办结|办理完毕")
 _HANDLED_EXCLUDE = re.compile(r"按时|按期|及时|逾期|延期|率|%|咨询|留言|来信|建议|提案|信访|收到|受理")
 _PERCENT = re.compile(r"(\d+(?:\.(\d+))?)%")
 _GRANT_SHARE = re.compile(r"(?<![部不])公开(?:率|比例|比率|占比)|(?<![部不])予以公开.{0,12}(?:占|比例|比重)")
+_SHARE_OF_LAST = re.compile(r"^约?占(?:比|总数的?|全部申请的?)?(\d+(?:\.(\d+))?)%$")  # "予以公开523件，占43.6%"
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
@@ -130,11 +131,14 @@ def _clauses(part: str) -> list[str]:
 def statements(prose: str) -> list[Statement]:
     """Every clearly worded number in the narrative, tagged with the quantity it states."""
     out: list[Statement] = []
+    previous = ""
     for sentence in _sentences(prose):
-        about_requests = "申请" in sentence
+        # "共收到申请N件。全年办结M件，…": the sentence before may carry the topic.
+        about_requests = "申请" in sentence or "申请" in previous
         about_disclosure = "公开" in sentence
+        previous = sentence
         for part in sentence.split(";"):
-            subject: str | None = None  # 行政复议 / 行政诉讼 named earlier in this part
+            subject: str | None = None  # the quantity stated last in this part (for 其中…, 占X%)
             for clause in _clauses(part):
                 found, subject = _read_clause(clause, subject, about_requests, about_disclosure)
                 out.extend(found)
@@ -151,7 +155,11 @@ def _read_clause(
 ) -> tuple[list[Statement], str | None]:
     review, litig = "行政复议" in clause, "行政诉讼" in clause
     if review or litig:
-        if (review and litig) or not about_disclosure:
+        if not about_disclosure:
+            return [], None
+        if review and litig:  # only "未发生…行政复议、行政诉讼" states both at once
+            if _ZERO_CASES.search(clause) and not _ZERO_GUARD.search(clause):
+                return [Statement("review", 0, clause), Statement("litigation", 0, clause)], None
             return [], None
         scope = "review" if review else "litigation"
         if _NOT_OUTCOME_CONTEXT.search(clause):
@@ -162,8 +170,11 @@ def _read_clause(
         if _ZERO_CASES.search(clause) and not _ZERO_GUARD.search(clause):
             return [Statement(scope, 0, clause)], None
         return [], None
-    if subject and _OUTCOME.search(clause):
+    if subject in ("review", "litigation") and _OUTCOME.search(clause):
         return _outcomes(clause, subject), subject
+    share = _SHARE_OF_LAST.match(clause)
+    if subject == "granted" and share:
+        return [Statement(PERCENT_RULE, float(share[1]), clause, len(share[2] or ""))], None
     if not about_requests or _VAGUE.search(clause):
         return [], None
     counts = _COUNTS.findall(clause)
@@ -182,19 +193,19 @@ def _read_clause(
             return [Statement("received", 0, clause)], None
         return [], None
     if _NEXT_YEAR.search(clause):
-        return [Statement("carry_forward", single, clause)], None
+        return [Statement("carry_forward", single, clause)], "carry_forward"
     if _LAST_YEAR.search(clause):
-        return [Statement("carried_over", single, clause)], None
+        return [Statement("carried_over", single, clause)], "carried_over"
     if (
         "申请" in clause
         and not _CHANNEL.search(clause)
         and (_RECEIVED_VERB.search(clause) or _RECEIVED_BARE.search(clause))
     ):
-        return [Statement("received", single, clause)], None
+        return [Statement("received", single, clause)], "received"
     if _GRANTED.search(clause) and "部分公开" not in clause and "不予公开" not in clause:
-        return [Statement("granted", single, clause)], None
+        return [Statement("granted", single, clause)], "granted"
     if _HANDLED.search(clause) and not _HANDLED_EXCLUDE.search(clause):
-        return [Statement("handled", single, clause)], None
+        return [Statement("handled", single, clause)], "handled"
     return [], None
 
 
