@@ -39,6 +39,8 @@ APPLICATION_ROWS: list[tuple[str, tuple[str, ...]]] = [
     ("carry_forward", ("结转下年", "结转下一年", "转下年度")),
 ]
 
+_FUZZY_MIN = 4  # shorter keywords with one character changed collide (第三方/第三项)
+
 # A bare "总计" or "3.其他" is only a row label in context; see match_application_row.
 _BARE_TOTAL = re.compile(r"(^|[)\]])总计$")
 _BARE_OTHER = re.compile(r"(^|\d\.)其他$")
@@ -76,6 +78,17 @@ REVIEW_GROUPS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+def _near(text: str, word: str) -> int:
+    """Where the last copy of `word` with at most one character changed ends in `text`, or -1.
+
+    One wrong character is the usual typo or OCR slip (本年浙收, 子以公开, 茜止公开)."""
+    n = len(word)
+    for start in range(len(text) - n, -1, -1):
+        if sum(a != b for a, b in zip(text[start : start + n], word, strict=True)) <= 1:
+            return start + n
+    return -1
+
+
 def _best(text: str, rules: list[tuple[str, tuple[str, ...]]]) -> tuple[str, int] | None:
     best: tuple[int, int, str] | None = None
     for rid, words in rules:
@@ -85,6 +98,12 @@ def _best(text: str, rules: list[tuple[str, tuple[str, ...]]]) -> tuple[str, int
                 cand = (pos + len(w), len(w), rid)
                 if best is None or cand[:2] > best[:2]:
                     best = cand
+    if best is None:  # nothing spelled right: allow one slip in keywords long enough to stay apart
+        for rid, words in rules:
+            for w in words:
+                end = _near(text, w) if len(w) >= _FUZZY_MIN else -1
+                if end >= 0 and (best is None or (end, len(w)) > best[:2]):
+                    best = (end, len(w), rid)
     return (best[2], best[0]) if best else None
 
 

@@ -98,6 +98,8 @@ class _Walk:
                     j += 1
                     continue
                 break
+            if tok.value.number is None and tok.value.raw and not tok.value.marked:
+                self.out.unreadable.append(tok.text)  # printed but unreadable (see values.UNREADABLE)
             vals.append(tok.value)
             j += 1
         # Merged-cell placeholders show up as extra blanks at either end of a row.

@@ -9,6 +9,8 @@ from crawler.parsing.normalize import nfkc
 
 # Printed marks that mean "nothing here" but are not a number: keep null and say so.
 NULL_MARKS = {"-", "—", "——", "–", "－", "/", "\\", "无", "空", "×", "x", "X", "…", "...", "——/", "/ "}
+# U+FFFD: what pdfium prints for a glyph it cannot map, and OCR for a cell it cannot read.
+UNREADABLE = "\ufffd"
 _NUMBER = re.compile(
     r"^(?P<sign>[+\-−–]|增加?|减少?)?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>万元|元|亿元|件|个|项|条|次|人次|家)?$"
 )
@@ -30,6 +32,8 @@ def classify(text: str) -> Value | None:
         return Value(raw, None)
     if t in NULL_MARKS or re.fullmatch(r"[—\-–－]{1,3}", t):
         return Value(raw, None, marked=True)
+    if UNREADABLE in t and len(t) <= 12:
+        return Value(raw, None)  # a cell whose print could not be read (OCR, unmapped glyphs)
     m = _NUMBER.match(t)
     if not m:
         return None

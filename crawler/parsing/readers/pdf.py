@@ -1,15 +1,23 @@
-"""PDF: pdfium's text layer first (fast); words placed by position when rows come out short."""
+"""PDF: pdfium's text layer first (fast); words placed by position when rows come out short.
+
+The plain text reading is the Document; its `alternative` is the positional reading
+(pdf_layout), computed only when the plain one leaves table rows incomplete. Pages without
+a text layer are scans: they are read by OCR when asked (ocr=True or XXGK_OCR=1), else the
+file is refused as `no_text` (or, when only some pages are scans, reported in a finding).
+"""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
-from crawler.model import ParseError
+from crawler.model import Finding, ParseError
 from crawler.parsing.document import Document, Table
 
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$"
 )
+_TAIL = 4096  # a complete PDF ends with %%EOF within its last bytes (some writers pad a little)
 
 
 def is_page_number(line: str) -> bool:
@@ -19,9 +27,9 @@ def is_page_number(line: str) -> bool:
 def strip_page_numbers(blocks: list[str | Table]) -> list[str | Table]:
     """Drop running page numbers ("- 3 -") at the top or bottom of a page's blocks."""
     start, end = 0, len(blocks)
-    while start < end and isinstance(blocks[start], str) and _PAGE_NUMBER.match(blocks[start]):
+    while start < end and isinstance(blocks[start], str) and is_page_number(blocks[start]):
         start += 1
-    while end > start and isinstance(blocks[end - 1], str) and _PAGE_NUMBER.match(blocks[end - 1]):
+    while end > start and isinstance(blocks[end - 1], str) and is_page_number(blocks[end - 1]):
         end -= 1
     return blocks[start:end]
 
@@ -30,42 +38,103 @@ def _open(data: bytes):
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(data)
+        pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
-        text = str(e).lower()
-        if "password" in text:
+        if "password" in str(e).lower():
             raise ParseError("encrypted", "the PDF is encrypted (password required)") from e
         raise ParseError("unreadable", f"the PDF cannot be opened ({e})") from e
+    # pdfium rebuilds a cut-off file from what is left; half a report must not pass for a report.
+    if b"%%EOF" not in data[-_TAIL:]:
+        pdf.close()
+        raise ParseError("unreadable", "the PDF is truncated (no %%EOF at its end): an incomplete download?")
+    return pdf
 
 
-def _layout(data: bytes) -> Document:
+def _page_texts(pdf) -> list[str]:
+    import pypdfium2 as pdfium
+
+    try:
+        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    except pdfium.PdfiumError as e:
+        raise ParseError("unreadable", f"a page of the PDF cannot be read ({e})") from e
+
+
+def _without_text(pages: list[int]) -> Finding:
+    shown = "、".join(str(p + 1) for p in pages)
+    return Finding(
+        "parse.pages_without_text",
+        "info",
+        "warning",
+        f"第{shown}页无文字层（扫描图片），内容未读取；开启OCR（XXGK_OCR=1）可识别",
+        data={"pages": pages},
+    )
+
+
+def _layout(data: bytes, title: str | None, findings: list[Finding]) -> Document:
     from crawler.parsing.readers.pdf_layout import read_layout
 
     pdf = _open(data)
     try:
-        return read_layout(pdf)
+        doc = read_layout(pdf)
     finally:
         pdf.close()
+    doc.title_hint, doc.extra_findings = title, list(findings)
+    return doc
+
+
+def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
+    """The positional reading with OCR for the scanned pages (the whole document: positions
+    are all OCR gives, so there is no cheaper reading to try first)."""
+    from crawler.parsing import ocr
+    from crawler.parsing.readers.pdf_layout import digital_page, read_layout
+
+    doubtful: list[str] = []
+    failed: list[int] = []
+
+    def reader(page, i: int):
+        if i not in scanned:
+            return digital_page(page)
+        try:
+            got = ocr.ocr_page(page)
+        except subprocess.TimeoutExpired:
+            failed.append(i)
+            return None
+        doubtful.extend(got.doubtful)
+        return got.chars, got.grids
+
+    doc = read_layout(pdf, reader)
+    if len(failed) == len(scanned) == len(pdf):
+        raise ParseError("timeout", f"OCR of every page took longer than {ocr.PAGE_TIMEOUT} s")
+    doc.title_hint = title
+    doc.extra_findings = [ocr.finding(scanned, doubtful, failed)]
+    return doc
 
 
 def read_pdf(data: bytes, ocr: bool = False) -> Document:
+    from crawler.parsing.ocr import enabled
+
     pdf = _open(data)
     try:
-        blocks: list[str | Table] = []
-        for i in range(len(pdf)):
-            text = pdf[i].get_textpage().get_text_range()
-            lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
-            blocks.extend(strip_page_numbers(lines))
+        texts = _page_texts(pdf)
         pages = len(pdf)
         title = (pdf.get_metadata_dict() or {}).get("Title") or None
+        scanned = [i for i, t in enumerate(texts) if not t.strip()]
+        if scanned and enabled(ocr):
+            return _ocr(pdf, scanned, title)
     finally:
         pdf.close()
-    if not "".join(b for b in blocks if isinstance(b, str)).strip():
-        raise ParseError("no_text", "the PDF has no text layer (a scanned image); OCR is off")
-
-    def alternative() -> Document:
-        doc = _layout(data)
-        doc.title_hint = title
-        return doc
-
-    return Document(blocks, "pdf", title_hint=title, pages=pages, alternative=alternative)
+    if len(scanned) == pages:
+        raise ParseError("no_text", "the PDF has no text layer (a scanned image); OCR is off (XXGK_OCR=1 enables it)")
+    blocks: list[str | Table] = []
+    for text in texts:
+        lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
+        blocks.extend(strip_page_numbers(lines))
+    findings = [_without_text(scanned)] if scanned else []
+    return Document(
+        blocks,
+        "pdf",
+        title_hint=title,
+        pages=pages,
+        extra_findings=list(findings),
+        alternative=lambda: _layout(data, title, findings),
+    )

@@ -40,6 +40,14 @@ class Grid:
         x0, y0, x1, y1 = self.bbox
         return x0 <= x <= x1 and y0 <= y <= y1
 
+    def span(self, r: int, c: int) -> int:
+        """How many grid columns the printed cell whose top-left is (r, c) spans."""
+        row = self.owner[r]
+        n = 1
+        while c + n < len(row) and row[c + n] == (r, c):
+            n += 1
+        return n
+
     def locate(self, x: float, y: float) -> tuple[int, int]:
         """The printed cell (its top-left grid position) under the point."""
         c = min(max(bisect_right(self.xs, x) - 1, 0), len(self.xs) - 2)
@@ -96,7 +104,7 @@ def _lines(page) -> tuple[list[Segment], list[Segment]]:
         if stroke.value:  # a stroked outline: its straight edges are borders
             for piece in _path_segments(obj, raw):
                 add(*piece)
-    return _merge(horiz), _merge(vert)
+    return horiz, vert
 
 
 def _merge(segments: list[Segment]) -> list[Segment]:
@@ -189,8 +197,13 @@ def _grid(horiz: list[Segment], vert: list[Segment]) -> Grid | None:
     return Grid(xs, ys, owner)
 
 
-def page_grids(page) -> list[Grid]:
-    """Every ruled table on a pdfium page, top to bottom."""
-    horiz, vert = _lines(page)
+def lattice(horiz: list[Segment], vert: list[Segment]) -> list[Grid]:
+    """The tables that horizontal and vertical ruling lines draw, top to bottom."""
+    horiz, vert = _merge(horiz), _merge(vert)
     grids = [g for hs, vs in _groups(horiz, vert) if hs and vs for g in [_grid(hs, vs)] if g]
     return sorted(grids, key=lambda g: -g.ys[0])
+
+
+def page_grids(page) -> list[Grid]:
+    """Every ruled table on a pdfium page."""
+    return lattice(*_lines(page))

@@ -9,6 +9,7 @@ lines get columns from their header (pdf_columns). Running text keeps pdfium's l
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crawler.parsing import labels
@@ -109,12 +110,10 @@ def _table(grid: Grid, chars: list[Char]) -> Table:
 Placed = tuple[float, str | Table, Grid | None]  # top y, block, the grid a table was read from
 
 
-def read_page(page, columns: ColumnReader) -> list[Placed]:
-    """One page as positioned blocks, top to bottom."""
+def place(chars: list[Char], grids: list[Grid], columns: ColumnReader) -> list[Placed]:
+    """One page's characters and ruled tables as positioned blocks, top to bottom."""
     from crawler.parsing.readers.pdf import is_page_number
 
-    chars = page_chars(page.get_textpage())
-    grids = page_grids(page)
     in_table: list[list[Char]] = [[] for _ in grids]
     loose: list[Char] = []
     for ch in chars:
@@ -130,6 +129,11 @@ def read_page(page, columns: ColumnReader) -> list[Placed]:
     blocks += [(grid.ys[0], _table(grid, members), grid) for grid, members in zip(grids, in_table, strict=True)]
     blocks.sort(key=lambda b: -b[0])
     return blocks
+
+
+def digital_page(page, index: int = 0) -> tuple[list[Char], list[Grid]]:
+    """A page's own text layer and vector ruling lines."""
+    return page_chars(page.get_textpage()), page_grids(page)
 
 
 def _same_columns(a: Grid, b: Grid) -> bool:
@@ -168,13 +172,23 @@ def _join_split_row(prev: Table, cur: Table) -> None:
     del cur.rows[0]
 
 
-def read_layout(pdf) -> Document:
-    """The whole document placed by position (the costlier, more faithful reading)."""
+PageReader = Callable[[object, int], "tuple[list[Char], list[Grid]] | None"]
+
+
+def read_layout(pdf, reader: PageReader = digital_page) -> Document:
+    """The whole document placed by position (the costlier, more faithful reading).
+
+    `reader(page, index)` gives a page's characters and grids (its text layer, or OCR); None
+    skips the page.
+    """
     columns = ColumnReader()
     out: list[str | Table] = []
     tail: tuple[Table, Grid] | None = None  # a ruled table ending the previous page
     for i in range(len(pdf)):
-        blocks = read_page(pdf[i], columns)
+        page = reader(pdf[i], i)
+        if page is None:
+            continue
+        blocks = place(*page, columns)
         if tail and blocks and blocks[0][2] is not None and _same_columns(tail[1], blocks[0][2]):
             _join_split_row(tail[0], blocks[0][1])
         out.extend(block for _, block, _ in blocks)
