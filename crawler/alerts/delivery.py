@@ -10,6 +10,7 @@ target `always` to receive everything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,12 @@ from pathlib import Path
 import apprise
 
 from crawler.alerts.messages import Message
+
+# At DEBUG, apprise ("JSON POST URL: …") and urllib3 ('"POST /hook/<token>"') log target paths, which can
+# hold tokens. Keep both at INFO or quieter whatever the root logger's level.
+for _name in ("apprise", "urllib3"):
+    _logger = logging.getLogger(_name)
+    _logger.setLevel(max(logging.INFO, _logger.level))
 
 
 class DeliveryConfigError(ValueError):
