@@ -20,6 +20,7 @@ from crawler.commands.check import (
     check_and_notify,
     check_lock,
 )
+from crawler.commands.crawl import _setting as setting
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
                     args.portals or None,
                     db=args.db,
                     registry=args.registry,
+                    recheck=args.recheck,
                     allow_networks=args.allow_network,
-                    settings={"LOG_LEVEL": "WARNING"},
+                    settings={"LOG_LEVEL": "WARNING", **dict(args.set or [])},
                     progress=not args.quiet,
                     command="xxgk run",
                 )
@@ -63,6 +65,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("portals", nargs="*", metavar="NAME", help="registry portal ids to crawl (default: all)")
     add_check_options(p)
     p.add_argument("--skip-crawl", action="store_true", help="only check and notify (e.g. after a manual crawl)")
+    p.add_argument(
+        "--recheck", action="store_true", help="conditional GET for every archived document (catch edits now)"
+    )
+    p.add_argument(
+        "-s", "--set", action="append", type=setting, metavar="KEY=VALUE", help="a Scrapy/xxgk crawl setting"
+    )
     p.add_argument(
         "--allow-network", action="append", metavar="CIDR", help="allow a private/loopback network (tests, replicas)"
     )
