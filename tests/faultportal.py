@@ -14,10 +14,14 @@ that reaches it: it must stay at zero.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import re
 import socket
 import struct
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -41,9 +45,13 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 @dataclass
 class SeedReport:
-    """A hand-labelled report (an expected JSON of ../shared); the portal serves its renditions."""
+    """A hand-labelled report (an expected JSON of ../shared); the portal serves its renditions.
+
+    `original_agency` is the seed's own agency when the report was renamed: DOCX renditions are then built once
+    for the seed and renamed inside the package, so forty portals cost five DOCX builds, not forty."""
 
     expected: dict
+    original_agency: str | None = None
 
     @property
     def agency(self) -> str:
@@ -54,14 +62,48 @@ class SeedReport:
         return int(self.expected["year"])
 
     def with_year(self, year: int) -> SeedReport:
-        return SeedReport({**self.expected, "year": year})
+        return SeedReport({**self.expected, "year": year}, self.original_agency)
+
+    def renamed(self, agency: str) -> SeedReport:
+        return SeedReport({**self.expected, "agency": agency}, self.original_agency or self.agency)
 
     def variant(self) -> SeedReport:
         """The same agency's report for a neighbouring year (same template), for a second good document."""
         return self.with_year(self.year + 1 if self.year >= 2021 else self.year - 1)
 
     def page(self, kind: str = "html") -> bytes:
-        return hostile.rendition(self.expected, kind)
+        if kind != "docx" or self.original_agency is None:
+            return hostile.rendition(self.expected, kind)
+        base = _docx_rendition(json.dumps({**self.expected, "agency": self.original_agency}, sort_keys=True))
+        return _rename_in_package(base, self.original_agency, self.agency)
+
+
+_DOCX_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _docx_cached(key: str) -> bytes:
+    return hostile.rendition(json.loads(key), "docx")
+
+
+def _docx_rendition(key: str) -> bytes:
+    with _DOCX_LOCK:  # one build per seed, even when forty portals ask at once
+        return _docx_cached(key)
+
+
+def _rename_in_package(docx: bytes, old: str, new: str) -> bytes:
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith(".xml"):
+                data = data.replace(old.encode(), new.encode())
+            dst.writestr(info.filename, data)
+    return out.getvalue()
 
 
 def report_title(agency: str, year: int) -> str:
@@ -116,6 +158,12 @@ class Scenario:
 
 GOOD_PATHS = ("good/report.html", "good/report.docx")
 WHOLE_PORTAL_FAULTS = ("listing_500", "listing_stall", "portal_down")
+# Prefecture-level cities: each scenario's agency is the 人民防空办公室 of one of them.
+CITIES = (
+    "杭州 宁波 湖州 绍兴 金华 衢州 舟山 台州 丽水 南京 无锡 徐州 常州 苏州 南通 连云港 盐城 扬州 镇江 泰州 宿迁 "
+    "合肥 芜湖 蚌埠 淮南 马鞍山 淮北 铜陵 安庆 黄山 滁州 阜阳 宿州 六安 亳州 池州 宣城 福州 厦门 莆田 三明 泉州 "
+    "漳州 南平 龙岩 宁德 济南 青岛 烟台 潍坊"
+).split()
 _RECOVERED_YEAR = 2010  # a fault that recovers serves this agency's report re-labelled as 2010 (, 2011, ...)
 _FAULT_YEAR = 2015  # faulty links are labelled as this agency's reports of 2015, 2016, ...
 
@@ -287,6 +335,11 @@ def gzip_bomb_page(size: int = 1 << 30) -> Handler:
 # --- the scenario list ----------------------------------------------------------------------------------------------
 
 
+def _huge_title(r: Request) -> str:
+    assert r.scenario is not None
+    return report_title(r.scenario.agency, _FAULT_YEAR)
+
+
 def _link(i: int) -> str:
     return f"{_FAULT_YEAR + i}年政府信息公开工作年度报告"
 
@@ -402,7 +455,7 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
         (
             "docx_bomb",
             "DOCX whose document.xml inflates to 1 GiB",
-            "too_large",
+            "parse:too_large",
             page(lambda: hostile.docx_zip_bomb(), DOCX_TYPE),
         ),
         (
@@ -494,13 +547,14 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
             "huge_table_page",
             "a report page with a 50,000-row table",
             "parse",
-            routes={"fault/report.html": page(lambda: hostile.huge_html_table(50_000))},
+            routes={"fault/report.html": lambda r: r.send(200, hostile.huge_html_table(50_000, _huge_title(r)))},
             fault_links=[(_link(0), "/fault/report.html")],
         )
     )
 
     for i, sc in enumerate(out):
-        sc.seed = seeds[i % len(seeds)]
+        # one agency per portal (its own name, a seed's figures): reports of different portals never meet
+        sc.seed = seeds[i % len(seeds)].renamed(f"{CITIES[i % len(CITIES)]}市人民防空办公室")
         if sc.name in recovering:
             sc.routes["fault/report.html"] = recovering[sc.name](sc.seed)
     return out
@@ -554,6 +608,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # a crawler hanging up mid-answer is expected here, not worth a traceback
+
 
 class FaultPortal:
     """All scenario portals plus the trap. Use as a context manager; `stop()` releases stalled handlers."""
@@ -577,6 +634,9 @@ class FaultPortal:
         self.stop()
 
     def start(self) -> None:
+        for sc in self.scenarios:  # build the DOCX attachments now, not while a crawler waits for them
+            assert sc.seed is not None
+            sc.seed.variant().page("docx")
         self.trap_port = self._serve(TRAP_HOST, None)
         for i, sc in enumerate(self.scenarios):
             sc.host = f"127.0.1.{10 + i}"
@@ -676,3 +736,191 @@ def _closed_port(host: str) -> int:
 
 def load_seeds(paths: list[Path], expected: Callable[[Path], dict]) -> list[SeedReport]:
     return [SeedReport(expected(p)) for p in paths]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Crawling the fault portals and judging what the archive recorded (shared by tests/test_faults.py and
+# bench/faults.py).
+
+# Small timeouts and few, short retries keep one crawl of every fault portal under a minute.
+FAST_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_TIMEOUT": "3",
+    "RETRY_TIMES": "2",
+    "XXGK_RETRY_BACKOFF_BASE": "0.2",
+    "XXGK_RETRY_BACKOFF_MAX": "1",
+    "XXGK_MAX_RETRY_AFTER": "5",
+    "DOWNLOAD_MAXSIZE": str(5 << 20),
+    "DOWNLOAD_WARNSIZE": str(4 << 20),
+    "XXGK_MAX_PAGES_PER_PORTAL": "30",
+    "XXGK_PARALLEL_PORTALS": "64",
+}
+# What the crawl must record for each kind of fault (crawler/spiders/base/outcome.py's vocabulary).
+FAILURE_EXPECTED = {"timeout", "http_error", "connection", "redirect", "too_large"}
+TRAP_MARK = "SSRF-ESCAPED-TRAP-CONTENT"
+
+
+def portal_id(sc: Scenario) -> str:
+    return f"fault-{sc.name}"
+
+
+def registry_text(portal: FaultPortal) -> str:
+    """A registry declaring every fault portal (generic CMS, its own loopback host as its only domain)."""
+    lines = ["portals:"]
+    for sc in portal.scenarios:
+        lines += [
+            f"  - id: {portal_id(sc)}",
+            f"    name: {sc.agency}",
+            "    cms: generic",
+            f"    start_url: {portal.start_url(sc)}",
+            f"    domains: [{sc.host}]",
+            "    agencies:",
+            f"      - {{name: {sc.agency}, kind: department, first_year: 2019}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Verdict:
+    scenario: Scenario
+    outcome: str  # what the archive recorded, in a few words
+    rows_lost: int  # good reports of this portal missing from the archive
+    problems: list[str]  # ways the recorded outcome differs from the expected one
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.rows_lost == 0
+
+
+def judge(sc: Scenario, conn, pid: str, trap_hits: int) -> Verdict:
+    """Read what one crawl recorded about portal `pid` and hold it against the scenario's expectation."""
+    import json
+
+    run = conn.execute("SELECT status, note FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+    note = json.loads(run["note"] or "{}").get(pid, {}) if run else {}
+    failures = note.get("failures", [])
+    refused = note.get("refused", {})
+    status_row = conn.execute(
+        "SELECT status, error FROM crawl_portal_status WHERE portal_id = ? ORDER BY run_id DESC LIMIT 1", (pid,)
+    ).fetchone()
+    portal_status = status_row["status"] if status_row else note.get("status")
+    reports = {
+        r["source_url"]: r
+        for r in conn.execute(
+            "SELECT source_url, parse_status, parse_reason, cells_count FROM reports WHERE portal_id = ?", (pid,)
+        )
+    }
+    health = [
+        r["state"]
+        for r in conn.execute("SELECT state, tags FROM alerts WHERE kind = 'health'")
+        if pid in json.loads(r["tags"] or "[]")
+    ]
+    lost = [
+        u
+        for u in sc.expected_reports()
+        if not (u in reports and reports[u]["parse_status"] == "ok" and reports[u]["cells_count"])
+    ]
+    problems: list[str] = [f"lost {u.split('/', 3)[3]}" for u in lost]
+    if run is None or run["status"] == "running":
+        problems.append("the crawl run was not recorded as finished")
+    if trap_hits:
+        problems.append(f"{trap_hits} request(s) reached the trap server")
+    fault_prefix = sc.url("fault/")
+    fault_failures = [f for f in failures if f["url"].startswith(fault_prefix) or f.get("role") in ("hub", "listing")]
+    reasons = sorted({f["reason"] for f in fault_failures})
+
+    expect = sc.expect
+    if expect in FAILURE_EXPECTED:
+        detail = "; ".join(f"{f['reason']} {f['detail'][:60]}".strip() for f in fault_failures[:2])
+        outcome = f"recorded: {detail}" if fault_failures else "nothing recorded"
+        if expect not in reasons:
+            problems.append(f"expected a '{expect}' failure, recorded {reasons or 'none'}")
+    elif expect == "refused":
+        outcome = (
+            "refused: " + ", ".join(f"{k}×{v}" for k, v in sorted(refused.items())) if refused else "nothing refused"
+        )
+        wanted = len([h for _, h in sc.fault_links if not h.startswith("ftp:")]) or 1
+        if sum(refused.values()) < wanted:
+            problems.append(f"{wanted} links to refuse, {sum(refused.values())} refused")
+    elif expect.startswith("parse:"):
+        reason = expect.split(":", 1)[1]
+        doc = reports.get(sc.url("fault/doc.bin"))
+        outcome = f"kept, parse {doc['parse_status']}: {doc['parse_reason']}" if doc else "document not kept"
+        if doc is None or doc["parse_status"] != "failed" or doc["parse_reason"] != reason:
+            problems.append(f"expected the document kept with reason '{reason}'")
+        if sc.health and "parse_failed" not in health:
+            problems.append("no crawler-health alert for the parse failure")
+    elif expect == "portal_down":
+        outcome = f"portal {portal_status}" + (", health alert" if "unreachable" in health else "")
+        if portal_status not in ("unreachable", "error"):
+            problems.append(f"portal recorded as {portal_status}, not unreachable")
+        if "unreachable" not in health:
+            problems.append("no crawler-health alert for the unreachable portal")
+    elif expect == "paged":
+        pages = sum(n for path, n in sc.hits.items() if path.startswith("index"))
+        outcome = f"{pages} listing pages fetched, then stopped"
+        if pages > int(FAST_SETTINGS["XXGK_MAX_PAGES_PER_PORTAL"]) + 1:
+            problems.append(f"{pages} listing pages: the page cap did not hold")
+    elif expect == "parse":  # a page too big to be a report: kept (as a report or as a page), in bounded time
+        url = sc.url("fault/report.html")
+        doc = reports.get(url)
+        page = conn.execute("SELECT 1 FROM document_urls WHERE url = ?", (url,)).fetchone()
+        if doc is not None:
+            outcome = f"kept as a report, parse {doc['parse_status']}" + (
+                f": {doc['parse_reason']}" if doc["parse_reason"] else ""
+            )
+        else:
+            outcome = "kept as a page (no report in it)" if page else "not kept"
+        if doc is None and page is None:
+            problems.append("the huge page was not kept")
+    else:  # ok: the fault hid good documents, which must all be archived
+        outcome = "all reports archived" if not lost else "reports missing"
+        if portal_status not in ("ok",):
+            problems.append(f"portal recorded as {portal_status}")
+    return Verdict(sc, outcome, len(lost), problems)
+
+
+def xxgk(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=root
+    )
+
+
+def crawl_and_check(
+    portal: FaultPortal, workdir: Path, names: list[str] | None = None
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """Crawl the fault portals (all, or the named scenarios) into a fresh archive in `workdir`, then run the checks
+    once (dry run) so that crawler-health alerts are raised. Returns the database and the crawl's process result.
+    XXGK_FAULT_SETTINGS (JSON) adds Scrapy settings, for experiments."""
+    import json
+    import os
+
+    registry = workdir / "registry.yaml"
+    registry.write_text(registry_text(portal), encoding="utf-8")
+    db = workdir / "xxgk.db"
+    settings = {**FAST_SETTINGS, **json.loads(os.environ.get("XXGK_FAULT_SETTINGS", "{}"))}
+    args = ["crawl", *[f"fault-{n}" for n in names or []], "--registry", str(registry), "--db", str(db)]
+    args += ["--allow-network", SCENARIO_NETWORK, "-q", "--json"]
+    for key, value in settings.items():
+        args += ["-s", f"{key}={value}"]
+    crawled = xxgk(*args)
+    check = ["check", "--db", str(db), "--registry", str(registry), "--today", "2025-06-01", "--dry-run"]
+    check += ["--no-screenshots", "--unreachable-runs", "1"]
+    checked = xxgk(*check)
+    if checked.returncode not in (0, 1):
+        raise RuntimeError(f"xxgk check failed: {checked.stderr[-2000:]}")
+    return db, crawled
+
+
+def open_archive(db: Path):
+    from storage.db import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def trap_content_archived(conn) -> int:
+    return conn.execute("SELECT count(*) FROM report_texts WHERE full_text LIKE ?", (f"%{TRAP_MARK}%",)).fetchone()[0]

@@ -296,8 +296,8 @@ def docx_zip_bomb(size: int = 1 << 30) -> bytes:
 # Oversized and garbled text.
 
 
-def huge_html_table(rows: int = 50_000) -> bytes:
-    head = "<html><head><meta charset='utf-8'><title>某市人民政府2023年政府信息公开工作年度报告</title></head><body>"
+def huge_html_table(rows: int = 50_000, title: str = "某市人民政府2023年政府信息公开工作年度报告") -> bytes:
+    head = f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
     body = "".join(f"<tr><td>第{i}项</td><td>{i}</td><td>{i % 7}</td></tr>" for i in range(rows))
     return (head + "<table>" + body + "</table></body></html>").encode()
 

@@ -8,6 +8,7 @@ final archive holds exactly the reports of an uninterrupted crawl. The crawls ru
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -38,7 +39,8 @@ KILLS = int(os.environ.get("XXGK_CRASH_KILLS", "12"))
 def crawl_command(registry: Path, db: Path, portals: list[str] = PORTALS) -> list[str]:
     cmd = [sys.executable, "-m", "crawler.cli", "crawl", *portals, "--registry", str(registry), "--db", str(db)]
     cmd += ["--allow-network", "127.0.0.1/32", "-q"]
-    for k, v in FAST.items():
+    extra = json.loads(os.environ.get("XXGK_FAULT_SETTINGS", "{}"))  # Scrapy settings for experiments
+    for k, v in {**FAST, **extra}.items():
         cmd += ["-s", f"{k}={v}"]
     return cmd
 
