@@ -1,0 +1,353 @@
+"""Run crawls from Python: the API under `xxgk crawl` (and `xxgk run`, `xxgk demo`).
+
+    from crawler.crawl import crawl
+    summary = crawl(["wenzhou", "shenyang"], db="data/xxgk.db")        # or crawl() for every portal
+    summary = crawl(url="https://www.example.gov.cn/", agency="某县人民政府", kind="government", db=...)
+    print(summary.exit_code, summary.to_dict())
+
+Exit codes: 0 every portal crawled (EXIT_OK); 1 partial failure: some portal unreachable or some pages or
+documents failed, everything else was archived (EXIT_PARTIAL); 2 fatal: nothing was crawled — another crawl holds
+the lock, the registry or a portal name is wrong, or the archive could not be written (EXIT_FATAL).
+
+Cron-safe: an fcntl lock on `<db>.lock` beside the database stops overlapping runs; every write is an archive
+transaction, so a killed run leaves nothing half-written and the next run finishes its work. Scrapy's Twisted
+reactor cannot be restarted: `crawl()` runs once per process (`xxgk demo` starts one process per crawl).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
+logger = logging.getLogger(__name__)
+
+
+class LockHeld(RuntimeError):
+    pass
+
+
+class CrawlLock:
+    """An exclusive, non-blocking fcntl lock on `<db>.lock`. The kernel releases it when the process dies,
+    so a SIGKILLed crawl never leaves a stale lock behind."""
+
+    def __init__(self, db_path: str | Path):
+        self.path = Path(f"{db_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockHeld(f"another xxgk crawl is running on this archive (lock {self.path})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> CrawlLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+@dataclass
+class CrawlSummary:
+    status: str  # ok | partial | failed
+    exit_code: int
+    run_id: int | None = None
+    seconds: float = 0.0
+    message: str | None = None
+    portals: list[dict[str, Any]] = field(default_factory=list)
+
+    def total(self, key: str) -> int:
+        return sum(int(p.get(key) or 0) for p in self.portals)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.message:
+            out.append(self.message)
+        for p in self.portals:
+            refused = sum(p.get("refused", {}).values())
+            out.append(
+                f"  {p['portal_id']:<24} {p['status']:<11} pages {p['pages']:>4}  downloaded {p['documents_downloaded']:>4}  "
+                f"reports new {p['reports_new']:>3} changed {p['reports_changed']:>2} unchanged {p['reports_unchanged']:>2}  "
+                f"known {p['known_skipped']:>4}  parse failed {p['parse_failed']:>2}  refused {refused:>2}  failures {len(p['failures'])}"
+            )
+            if p.get("error"):
+                out.append(f"      {p['error']}")
+        out.append(
+            f"crawl {self.status} (exit {self.exit_code}) in {self.seconds:.1f}s: {len(self.portals)} portals, "
+            f"{self.total('pages')} pages, {self.total('documents_downloaded')} documents downloaded, "
+            f"{self.total('reports_new')} new and {self.total('reports_changed')} changed reports"
+            + (f" (run {self.run_id})" if self.run_id else "")
+        )
+        return out
+
+
+def _fatal(message: str, started: float) -> CrawlSummary:
+    return CrawlSummary("failed", EXIT_FATAL, message=f"xxgk crawl: {message}", seconds=time.monotonic() - started)
+
+
+def crawl(
+    portals: list[str] | None = None,
+    *,
+    db: str | Path | None = None,
+    registry: str | Path | None = None,
+    url: str | None = None,
+    agency: str | None = None,
+    kind: str = "government",
+    js: bool = False,
+    recheck: bool = False,
+    allow_networks: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    progress: bool = True,
+    command: str = "xxgk crawl",
+) -> CrawlSummary:
+    """Crawl the named registry portals (all when none is named), or one portal outside the registry from
+    `url`, into the archive at `db`. Returns the summary; never raises for a portal's failure."""
+    started = time.monotonic()
+    from crawler.registry import KINDS, RegistryError, load_registry
+
+    db_path = Path(db or os.environ.get("XXGK_DB") or "data/xxgk.db")
+    registry_path = str(registry) if registry else os.environ.get("XXGK_REGISTRY")
+    try:
+        reg = load_registry(registry_path)
+    except RegistryError as e:
+        return _fatal(str(e), started)
+    if url:
+        if not agency or kind not in KINDS:
+            return _fatal(f"--url needs --agency NAME and --kind {'|'.join(KINDS)}", started)
+    else:
+        known = {p.id for p in reg.portals}
+        unknown = [p for p in portals or [] if p not in known]
+        if unknown:
+            return _fatal(f"not in the registry: {', '.join(unknown)} (known: {', '.join(sorted(known))})", started)
+        if not reg.portals:
+            return _fatal("the registry declares no portal", started)
+
+    lock = CrawlLock(db_path)
+    try:
+        lock.acquire()
+    except LockHeld as e:
+        return _fatal(str(e), started)
+    try:
+        return _run(
+            reg,
+            registry_path,
+            db_path,
+            portals,
+            url,
+            agency,
+            kind,
+            js,
+            recheck,
+            allow_networks,
+            settings,
+            progress,
+            command,
+            started,
+        )
+    finally:
+        lock.release()
+
+
+def _run(
+    reg,
+    registry_path,
+    db_path,
+    portals,
+    url,
+    agency,
+    kind,
+    js,
+    recheck,
+    allow_networks,
+    overrides,
+    progress,
+    command,
+    started,
+):
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.reactor import install_reactor
+
+    from storage import Archive
+
+    settings = get_project_settings()
+    install_reactor(settings["TWISTED_REACTOR"])
+    try:
+        archive = Archive(db_path)
+    except Exception as e:  # unreadable database, old SQLite, no space
+        return _fatal(f"cannot open the archive {db_path}: {e}", started)
+    options = {"portals": portals, "url": url, "agency": agency, "kind": kind, "recheck": recheck}
+    with archive:
+        archive.sync_registry(reg)
+        run_id = archive.start_crawl_run(command, {k: v for k, v in options.items() if v})
+
+    settings.setdict(
+        {
+            "XXGK_DB": str(db_path),
+            "XXGK_REGISTRY": registry_path,
+            "XXGK_CRAWL_RUN": run_id,
+            "XXGK_LOCK_HELD": True,
+            **({"XXGK_RECHECK_DAYS": 0} if recheck else {}),
+            **({"XXGK_ALLOWED_PRIVATE_NETWORKS": list(allow_networks)} if allow_networks else {}),
+            **({"DOWNLOAD_HANDLERS": _playwright_handlers()} if url and js else {}),
+        },
+        priority="cmdline",
+    )
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    classes = _spider_classes(settings, portals, url, agency, kind, js)
+    results = _run_reactor(settings, classes, progress)
+
+    from crawler.pipelines import RESULTS
+
+    summary_portals = []
+    for portal_id, crash in results.items():
+        r = RESULTS.get(portal_id)
+        if r is None:
+            from crawler.pipelines import PortalResult
+
+            r = PortalResult(portal_id, status="error", error=crash or "the spider did not start")
+        elif crash:
+            r.status, r.error = "error", crash
+        summary_portals.append(asdict(r) | {"reports": r.reports})
+    bad = [p for p in summary_portals if p["status"] not in ("ok", "empty")]
+    storage_failed = any(p["storage_errors"] for p in summary_portals)
+    status = "failed" if storage_failed else ("partial" if bad else "ok")
+    exit_code = EXIT_FATAL if storage_failed else (EXIT_PARTIAL if bad else EXIT_OK)
+    summary = CrawlSummary(status, exit_code, run_id, time.monotonic() - started, None, summary_portals)
+    with Archive(db_path) as archive:
+        note = json.dumps(
+            {
+                p["portal_id"]: {"status": p["status"], "failures": p["failures"][:20], "refused": p["refused"]}
+                for p in summary_portals
+            },
+            ensure_ascii=False,
+        )
+        archive.finish_crawl_run(
+            run_id,
+            status,
+            pages=summary.total("pages"),
+            documents=summary.total("documents_downloaded"),
+            reports=summary.total("reports"),
+            errors=sum(len(p["failures"]) for p in summary_portals),
+            note=note,
+        )
+        for p in summary_portals:
+            if p["status"] == "error":
+                archive.record_portal_status(run_id, p["portal_id"], "error", p["error"])
+    return summary
+
+
+def _playwright_handlers() -> dict[str, str]:
+    from spiders.base.report import PLAYWRIGHT_HANDLERS
+
+    return PLAYWRIGHT_HANDLERS
+
+
+def _spider_classes(settings, portals, url, agency, kind, js) -> list[tuple[str, type, dict]]:
+    """(portal id, spider class, spider kwargs) for each crawl of this run."""
+    from spiders.base.report import portal_for_url
+
+    if url:
+        from spiders.base.generic import UrlSpider
+
+        pid = portal_for_url(url, agency, kind).id
+        return [(pid, UrlSpider, {"url": url, "agency": agency, "kind": kind, "js": "1" if js else ""})]
+    from spiders.loader import RegistrySpiderLoader
+
+    loader = RegistrySpiderLoader(settings)
+    names = portals or [n for n in loader.list() if n != "generic"]
+    return [(name, loader.load(name), {}) for name in names]
+
+
+def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
+    """Crawl every portal, a few at a time (XXGK_PARALLEL_PORTALS); returns portal id → crash text or None."""
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.log import configure_logging
+    from twisted.internet import defer, reactor, task
+
+    configure_logging(settings)
+    runner = CrawlerRunner(settings)
+    semaphore = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_PORTALS", 8)))
+    crashes: dict[str, str | None] = {}
+    done: list[str] = []
+
+    def one(pid: str, cls: type, kwargs: dict):
+        crashes[pid] = None
+
+        def failed(failure):
+            crashes[pid] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            logger.error("portal %s crashed: %s", pid, failure.getTraceback())
+
+        d = semaphore.run(runner.crawl, cls, **kwargs)
+        d.addErrback(failed)
+        d.addBoth(lambda _: done.append(pid))
+        return d
+
+    ticker = task.LoopingCall(_print_progress, runner, done, len(classes)) if progress else None
+
+    def start() -> None:
+        # Inside the running reactor: a crawl that fails at once must find a reactor to stop.
+        finished = defer.DeferredList([one(pid, cls, kwargs) for pid, cls, kwargs in classes])
+        if ticker is not None:
+            ticker.start(settings.getfloat("XXGK_PROGRESS_SECONDS", 10.0), now=False)
+        finished.addBoth(stop)
+
+    def stop(_) -> None:
+        if ticker is not None and ticker.running:
+            ticker.stop()
+        reactor.stop()
+
+    def stop_on_signal(signum, _frame) -> None:
+        logger.warning("signal %s: stopping the crawl gracefully", signum)
+        reactor.callFromThread(runner.stop)
+
+    import signal
+
+    previous = {s: signal.signal(s, stop_on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    reactor.callWhenRunning(start)
+    try:
+        reactor.run(installSignalHandlers=False)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return crashes
+
+
+def _print_progress(runner, done: list[str], total: int) -> None:
+    from crawler.pipelines import RESULTS
+
+    pages = documents = 0
+    for crawler in runner.crawlers:
+        pages += crawler.stats.get_value("xxgk/pages", 0)
+        documents += crawler.stats.get_value("xxgk/documents_downloaded", 0)
+    reports = sum(r.reports for r in RESULTS.values())
+    print(
+        f"xxgk crawl: {len(done)}/{total} portals done, {len(runner.crawlers)} running: "
+        f"{pages} pages, {documents} documents downloaded, {reports} reports archived",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,239 @@
+"""The archive pipeline: every item goes through storage.Archive (store → parse → cells).
+
+One `ArchiveWriter` per database and process, shared by all the portals crawled at once: it owns one archive
+connection on one worker thread (parsing is CPU work; the crawl goes on meanwhile, and SQLite sees a single
+writer) and a second, read-only use of the archive on the reactor thread for `known_document` lookups.
+Each ingest is one transaction in the archive: a killed crawl loses at most the items in flight, which the
+next run fetches again because the archive does not know them yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.items import DocumentItem, ReportItem, SeenItem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PortalResult:
+    """One portal's share of a crawl run, for the summary and crawl_portal_status."""
+
+    portal_id: str
+    status: str = "running"
+    error: str | None = None
+    pages: int = 0
+    documents_downloaded: int = 0
+    reports_new: int = 0
+    reports_changed: int = 0
+    reports_unchanged: int = 0
+    parse_failed: int = 0
+    documents_stored: int = 0
+    known_skipped: int = 0
+    not_modified: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
+    storage_errors: int = 0
+
+    @property
+    def reports(self) -> int:
+        return self.reports_new + self.reports_changed
+
+
+# portal id → result, for crawler.crawl's summary (the crawl runs in this process)
+RESULTS: dict[str, PortalResult] = {}
+
+
+class ArchiveWriter:
+    _open: dict[Path, ArchiveWriter] = {}
+
+    def __init__(self, db_path: Path, registry_path: str | None, run_id: int | None, lock_held: bool):
+        from storage import Archive
+
+        self.db_path = db_path
+        self.lock = None
+        if not lock_held:
+            from crawler.crawl import CrawlLock
+
+            self.lock = CrawlLock(db_path)
+            self.lock.acquire()  # raises LockHeld: another crawl is writing this archive
+        self.archive = Archive(db_path)  # the writer, used only on the worker thread
+        self.reader = Archive(db_path)  # lookups on the reactor thread
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xxgk-archive")
+        self.users = 0
+        self.own_run = run_id is None
+        if self.own_run:
+            from crawler.registry import load_registry
+
+            self.archive.sync_registry(load_registry(registry_path))
+            run_id = self.archive.start_crawl_run("scrapy crawl")
+        self.run_id = run_id
+
+    @classmethod
+    def acquire(cls, settings) -> ArchiveWriter:
+        path = Path(settings.get("XXGK_DB")).resolve()
+        writer = cls._open.get(path)
+        if writer is None:
+            run = settings.get("XXGK_CRAWL_RUN")
+            writer = cls(
+                path, settings.get("XXGK_REGISTRY"), int(run) if run else None, settings.getbool("XXGK_LOCK_HELD")
+            )
+            cls._open[path] = writer
+        writer.users += 1
+        return writer
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users > 0:
+            return
+        self.executor.shutdown(wait=True)
+        if self.own_run:
+            results = list(RESULTS.values())
+            status = "ok" if all(r.status in ("ok", "empty") for r in results) else "partial"
+            self.archive.finish_crawl_run(
+                self.run_id,
+                status,
+                pages=sum(r.pages for r in results),
+                documents=sum(r.documents_downloaded for r in results),
+                reports=sum(r.reports for r in results),
+                errors=sum(len(r.failures) for r in results),
+            )
+        self.archive.close()
+        self.reader.close()
+        if self.lock is not None:
+            self.lock.release()
+        type(self)._open.pop(self.db_path, None)
+
+    async def run(self, fn, *args, **kwargs) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    def known_document(self, url: str):
+        """The archive's record of `url`. A page that only links its report has its validators hidden, so a
+        recheck fetches it whole and its attachments get their own conditional GETs."""
+        known = self.reader.known_document(url)
+        if known is None or known.format != "html":
+            return known
+        is_report = self.reader.conn.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", (url,)).fetchone()
+        if is_report:
+            return known
+        from dataclasses import replace
+
+        return replace(known, etag=None, last_modified=None)
+
+
+class ArchivePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.writer: ArchiveWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.writer = ArchiveWriter.acquire(self.crawler.settings)
+        spider.known_document = self.writer.known_document
+        self.result = RESULTS.setdefault(spider.portal.id, PortalResult(spider.portal.id))
+        self.writer.archive.record_portal_status(self.writer.run_id, spider.portal.id, "running")
+
+    async def process_item(self, item):
+        writer = self.writer
+        assert writer is not None
+        try:
+            if isinstance(item, ReportItem):
+                result = await writer.run(_ingest, writer.archive, item)
+                self._count(result.status, result.parse_status)
+                logger.info(
+                    "report %s: %s %s %s (%s, published %s from %s)",
+                    result.status,
+                    result.agency,
+                    result.year,
+                    item.fetched.url,
+                    result.parse_status if result.parse_status == "ok" else f"parse failed: {result.parse_reason}",
+                    item.published_at,
+                    item.published_source,
+                )
+            elif isinstance(item, DocumentItem):
+                await writer.run(_store, writer.archive, item)
+                self.result.documents_stored += 1
+            elif isinstance(item, SeenItem):
+                await writer.run(writer.archive.mark_seen, item.url)
+        except Exception:
+            # The archive refused a write (disk full, locked too long): the crawl goes on, the run says so.
+            self.result.storage_errors += 1
+            logger.exception("archive write failed for %s", getattr(item, "url", None) or item)
+        return None  # documents are large: nothing downstream needs the bytes
+
+    def _count(self, status: str, parse_status: str) -> None:
+        if status == "new":
+            self.result.reports_new += 1
+        elif status in ("changed", "failed_version"):
+            self.result.reports_changed += 1
+        else:
+            self.result.reports_unchanged += 1
+        if parse_status != "ok":
+            self.result.parse_failed += 1
+
+    def close_spider(self) -> None:
+        spider = self.crawler.spider
+        stats = self.crawler.stats
+        outcome = spider.outcome
+        r = self.result
+        r.status = outcome.status if not r.storage_errors else "error"
+        r.error = outcome.error_text()
+        r.pages = outcome.listings_ok
+        r.documents_downloaded = stats.get_value("xxgk/documents_downloaded", 0)
+        r.known_skipped = stats.get_value("xxgk/documents_known_skipped", 0)
+        r.not_modified = stats.get_value("xxgk/documents_not_modified", 0)
+        r.refused = {k.rsplit("/", 1)[1]: v for k, v in stats.get_stats().items() if k.startswith("xxgk/refused/")}
+        r.failures = outcome.failures
+        assert self.writer is not None
+        self.writer.archive.record_portal_status(
+            self.writer.run_id, spider.portal.id, r.status, r.error, r.pages, r.documents_downloaded, r.reports
+        )
+        self.writer.release()
+
+
+def _http(fetched) -> dict:
+    return {
+        "content_type": fetched.content_type,
+        "status": fetched.status,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+    }
+
+
+def _ingest(archive, item: ReportItem):
+    return archive.ingest(
+        item.fetched.data,
+        url=item.fetched.url,
+        agency=item.agency,
+        year=item.year,
+        title=item.title,
+        published_at=item.published_at,
+        published_source=item.published_source,
+        portal_id=item.portal_id,
+        page_url=item.page_url,
+        kind=item.kind,
+        http=_http(item.fetched),
+    )
+
+
+def _store(archive, item: DocumentItem):
+    f = item.fetched
+    return archive.store_document(
+        f.data,
+        url=f.url,
+        content_type=f.content_type,
+        http_status=f.status,
+        etag=f.etag,
+        last_modified=f.last_modified,
+    )

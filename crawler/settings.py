@@ -1,0 +1,98 @@
+"""Scrapy settings for xxgk (`scrapy crawl NAME` and `xxgk crawl` share them).
+
+Politeness first: government portals are small servers run by small offices. Every value here can be
+overridden per run (`scrapy crawl NAME -s KEY=VALUE`, or `crawler.crawl.crawl(settings={...})`).
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "xxgk"
+
+# Spiders come from the registry: one per declared portal. A thin module in spiders/ may refine a portal;
+# portals without one get a spider built from their CMS family's base class.
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+SPIDER_LOADER_CLASS = "spiders.loader.RegistrySpiderLoader"
+
+# --- xxgk's own settings -------------------------------------------------------------------------------
+XXGK_DB = os.environ.get("XXGK_DB") or "data/xxgk.db"  # the archive (storage.Archive); a lock file sits beside it
+XXGK_REGISTRY = os.environ.get("XXGK_REGISTRY")  # None → crawler/registry.yaml
+XXGK_CONTACT = os.environ.get("XXGK_CONTACT", "https://github.com/xxgk-monitor/xxgk")  # who to tell if we misbehave
+# Private, loopback and link-local addresses are refused (SSRF). Tests, the replica portals and the demo
+# list the loopback networks they serve from here; production leaves it empty.
+XXGK_ALLOWED_PRIVATE_NETWORKS = [n for n in os.environ.get("XXGK_ALLOWED_PRIVATE_NETWORKS", "").split(",") if n.strip()]
+# A document already in the archive is not downloaded again. Every RECHECK_DAYS it gets a conditional GET
+# (If-None-Match / If-Modified-Since) so that edits after publication are caught; 0 rechecks on every run.
+XXGK_RECHECK_DAYS = float(os.environ.get("XXGK_RECHECK_DAYS", "7"))
+XXGK_MAX_PAGES_PER_PORTAL = 600  # listing/navigation pages, not documents: a runaway guard
+XXGK_HUB_DEPTH = 2  # generic path: link hops from the start page while looking for the 年报 column
+XXGK_ZIP_MAX_MEMBERS = 50
+XXGK_ZIP_MAX_TOTAL = 200 * 1024 * 1024  # uncompressed bytes read out of one zip (zip bombs)
+XXGK_RETRY_BACKOFF_BASE = 2.0  # seconds; doubles with each retry of the same request
+XXGK_RETRY_BACKOFF_MAX = 120.0
+XXGK_MAX_RETRY_AFTER = 600.0  # a longer Retry-After gives up on the request (recorded) instead of stalling
+XXGK_CRAWL_RUN = None  # set by crawler.crawl: the crawl-run id every item is recorded under
+XXGK_PARALLEL_PORTALS = 8  # portals crawled at the same time (each one politely, see below)
+XXGK_PROGRESS_SECONDS = 10.0  # how often `xxgk crawl` prints its progress line
+
+# --- politeness ------------------------------------------------------------------------------------------
+USER_AGENT = f"xxgk/0.1 (open-government annual report monitor; +{XXGK_CONTACT})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16  # across portals; each portal (domain) gets at most 2
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = True  # some Hanweb sites set an anti-bot cookie on the column page before dataproxy answers
+
+# --- size limits -----------------------------------------------------------------------------------------
+DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a report is rarely above 20 MB; anything bigger is refused and recorded
+DOWNLOAD_WARNSIZE = 20 * 1024 * 1024
+
+# --- components ------------------------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Ours run first (lowest number): refuse offsite/private targets before robots.txt is even fetched.
+    "crawler.middlewares.SafetyMiddleware": 50,
+    "crawler.middlewares.IncrementalMiddleware": 60,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,  # replaced by SafetyMiddleware
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+# --- JavaScript listings ---------------------------------------------------------------------------------
+# Only portals declared `js: true` install the Playwright download handler (see spiders/base/report.py), and
+# only their listing requests carry meta playwright=True. Documents are always fetched by plain HTTP.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": os.environ.get("XXGK_CHROMIUM", "/usr/bin/chromium"),
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+# The browser fetches scripts and XHRs itself, past Scrapy's middlewares: the same confinement applies there.
+PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.abort_browser_request"
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"

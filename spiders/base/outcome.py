@@ -1,0 +1,101 @@
+"""Why a request failed, in the words the crawl summary and the archive use, and a portal's overall outcome.
+
+Failure reasons: http_error | timeout | connection | redirect | refused | robots | too_large | error.
+Portal statuses: ok | partial (something failed, the rest was crawled) | unreachable (no listing page
+answered) | empty (listings answered, no report was found on them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import defer
+from twisted.internet import error as net
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.middlewares import KnownDocument, Refused, UnchangedDocument
+
+_TIMEOUTS = (defer.TimeoutError, net.TimeoutError, net.TCPTimedOutError)
+_CONNECTION = (
+    net.ConnectError,
+    net.ConnectionRefusedError,
+    net.ConnectionLost,
+    net.ConnectionDone,
+    net.DNSLookupError,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
+
+
+def is_skip(failure: Failure) -> bool:
+    """Not a failure: the archive already had the document, or the server said it had not changed."""
+    return failure.check(KnownDocument, UnchangedDocument) is not None
+
+
+def failure_reason(failure: Failure) -> tuple[str, str]:
+    """(reason, detail) for a failed request."""
+    exc = failure.value
+    text = str(exc)
+    if isinstance(exc, Refused):
+        return "refused", exc.reason
+    if isinstance(exc, HttpError):
+        return "http_error", str(exc.response.status)
+    if "max size" in text or "MAXSIZE" in text or "maxsize" in text or "larger than download" in text:
+        return "too_large", text[:200]
+    if isinstance(exc, _TIMEOUTS) or "took longer than" in text:
+        return "timeout", text[:200]
+    if isinstance(exc, _CONNECTION):
+        return "connection", type(exc).__name__
+    if isinstance(exc, defer.CancelledError):
+        return "too_large" if "size" in text else "connection", text[:200]
+    if isinstance(exc, IgnoreRequest):
+        if "redirect" in text.lower():
+            return "redirect", text[:200]
+        if "robots.txt" in text:
+            return "robots", text[:200]
+        return "error", text[:200]
+    return "error", f"{type(exc).__name__}: {text[:200]}"
+
+
+@dataclass
+class PortalOutcome:
+    listings_ok: int = 0
+    listings_failed: int = 0
+    reports_found: int = 0  # report documents handed to the archive
+    known_skipped: int = 0  # documents the archive already held
+    failures: list[dict] = field(default_factory=list)  # {url, reason, detail, role}
+
+    def fail(self, url: str, reason: str, detail: str, role: str) -> None:
+        if role in ("listing", "hub", "column", "api"):
+            self.listings_failed += 1
+        if len(self.failures) < 200:
+            self.failures.append({"url": url, "reason": reason, "detail": detail, "role": role})
+
+    @property
+    def status(self) -> str:
+        if self.listings_ok == 0 and self.listings_failed > 0:
+            return "unreachable"
+        if any(_counts(f) for f in self.failures):
+            return "partial"
+        if self.reports_found == 0 and self.known_skipped == 0:
+            return "empty"
+        return "ok"
+
+    def error_text(self) -> str | None:
+        if not self.failures:
+            return None
+        counts: dict[str, int] = {}
+        for f in self.failures:
+            counts[f["reason"]] = counts.get(f["reason"], 0) + 1
+        first = next((f for f in self.failures if _counts(f)), self.failures[0])
+        summary = ", ".join(f"{k}×{v}" for k, v in sorted(counts.items()))
+        return f"{summary}; first: {first['reason']} {first['detail']} {first['url']}"
+
+
+def _counts(failure: dict) -> bool:
+    """Whether a failure makes the crawl partial. Refusals and robots.txt are policy, not failures, and a dead
+    link in a portal's navigation (a hub page on the way to the column) is the portal's everyday state."""
+    return failure["reason"] not in ("refused", "robots") and failure["role"] != "hub"

@@ -1,0 +1,528 @@
+"""The base of every xxgk spider: from listing entries to archived report documents.
+
+A family base (trs, hanweb, fujian, jsonapi, generic) knows how its CMS lists entries and pages; this class
+does the rest, the same for all of them:
+
+- a list entry whose title names an annual report (spiders.base.titles) is fetched as a *report page*;
+- a report page that prints the template's tables is an inline report; its attachments
+  (pdf/doc/docx/wps/xls/xlsx/zip, recognised from the content area, not the page chrome) are fetched by plain
+  HTTP, one after the other, and the page itself is handed to the archive *last*: a crawl killed midway
+  leaves the page unknown, so the next run fetches it again and finishes what was left (nothing lost);
+- each document's agency and year come from its title, its publication date from the page (spiders.base.dates).
+
+Spider arguments: a registry Portal (class attribute, set by spiders.loader), or for the generic path
+`url`, `agency` and `kind` (spiders.base.generic.UrlSpider).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import scrapy
+from scrapy.http import Request, Response
+
+from crawler.items import DocumentItem, Fetched, ReportItem, SeenItem
+from crawler.middlewares import BROWSER_CONFINEMENTS, Confinement, UnchangedDocument, parse_networks
+from crawler.parsing.sniff import sniff
+from crawler.registry import Agency, Portal, load_registry
+from spiders.base import dates, pages
+from spiders.base.documents import FORMAT_PREFERENCE, REPORT_FORMATS, UnsafeArchive, zip_members
+from spiders.base.outcome import PortalOutcome, failure_reason, is_skip
+from spiders.base.pages import Link
+from spiders.base.titles import ReportTitle, is_column_link, is_year_folder, maybe_report_title, report_title
+
+logger = logging.getLogger(__name__)
+
+PLAYWRIGHT_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+LISTING_ROLES = ("listing", "column", "hub", "api")
+
+
+@dataclass
+class Entry:
+    """A list entry that may be a report: where it points, what the list called it, the date beside it."""
+
+    url: str
+    text: str
+    date: str | None = None
+    listing_url: str | None = None
+    title: ReportTitle | None = None
+
+
+@dataclass
+class Context:
+    """What a report page says about the documents it links."""
+
+    page_url: str
+    title: ReportTitle | None
+    agency: str | None
+    published: dates.Published
+    page_published: dict[str, Any]  # the page's own date evidence, re-weighed per attachment
+
+
+@dataclass
+class Task:
+    link: Link
+    key: tuple[str | None, int | None]  # (agency, year) of the report the attachment holds
+    title: ReportTitle | None
+
+
+@dataclass
+class Chain:
+    """A report page's attachments, fetched one after the other, then the page's own item."""
+
+    context: Context
+    tasks: list[Task]
+    page_item: ReportItem | DocumentItem | None
+    inline: bool
+    done_keys: set = field(default_factory=set)
+    failed: bool = False
+
+
+class ReportSpider(scrapy.Spider):
+    name = "report"
+    cms = "generic"
+    portal: Portal | None = None  # set on the class by spiders.loader (or by UrlSpider from its arguments)
+    start_role = "column"  # what the start URL is: the column itself (registry portals) or a hub (generic)
+
+    # --- construction -----------------------------------------------------------------------------------
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        portal = cls.portal
+        if portal is None and cls.name not in ("report", "generic"):
+            portal = _registry_portal(settings, cls.name)
+        if portal is not None and portal.js:
+            settings.set("DOWNLOAD_HANDLERS", PLAYWRIGHT_HANDLERS, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.setup(crawler.settings)
+        return spider
+
+    def setup(self, settings) -> None:
+        if self.portal is None:
+            self.portal = _registry_portal(settings, self.name)
+        self.confinement = Confinement(
+            tuple(d.lower() for d in self.portal.domains),
+            parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS")),
+        )
+        if self.portal.js:
+            BROWSER_CONFINEMENTS.append(self.confinement)
+        self.options: dict[str, Any] = dict(self.portal.options or {})
+        self.refused_urls: list[tuple[str, str]] = []
+        self.outcome = PortalOutcome()
+        self.page_budget = settings.getint("XXGK_MAX_PAGES_PER_PORTAL", 600)
+        self.hub_depth = settings.getint("XXGK_HUB_DEPTH", 2)
+        self.zip_limits = {
+            "max_members": settings.getint("XXGK_ZIP_MAX_MEMBERS", 50),
+            "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL", 200 * 1024 * 1024),
+        }
+        self.pages_requested = 0
+        self.handled_documents: set[str] = set()  # document URLs requested in this crawl
+        # Set by the archive pipeline when it opens: the archive's record of a URL, or None.
+        self.known_document = None
+
+    # --- agencies ---------------------------------------------------------------------------------------
+    def resolve_agency(self, name: str | None) -> str | None:
+        """The registry's name for an agency a title names ("大渡口区人防办" → "重庆市大渡口区人民防空办公室");
+        the title's own name when the registry has none; the portal's own government when the title names
+        no agency at all (a bare "2023年政府信息公开工作年度报告" in a government's column)."""
+        agencies = self.portal.agencies
+        if not name:
+            governments = [a for a in agencies if a.kind == "government"]
+            if len(agencies) == 1:
+                return agencies[0].name
+            return governments[0].name if len(governments) == 1 else None
+        short = _short(name)
+        for a in agencies:
+            if a.name == name or _short(a.name) == short:
+                return a.name
+        for a in agencies:
+            s = _short(a.name)
+            if s.endswith(short) or short.endswith(s):
+                return a.name
+        return name
+
+    def agency_kind(self, name: str | None) -> str | None:
+        return next((a.kind for a in self.portal.agencies if a.name == name), None)
+
+    # --- requests ---------------------------------------------------------------------------------------
+    async def start(self):
+        req = self.listing_request(self.portal.start_url, role=self.start_role)
+        if req is not None:
+            yield req
+
+    def listing_request(
+        self, url: str, *, role: str = "column", depth: int = 0, callback=None, js: bool | None = None, **kwargs
+    ) -> Request | None:
+        """A list/navigation page (not a document). Pages beyond the portal's budget are not requested."""
+        if self.pages_requested >= self.page_budget:
+            self.crawler.stats.inc_value("xxgk/page_budget_exhausted")
+            return None
+        self.pages_requested += 1
+        meta = {"xxgk_role": role, "xxgk_depth": depth, **kwargs.pop("meta", {})}
+        if (self.portal.js if js is None else js) and kwargs.get("method", "GET") == "GET":
+            meta["playwright"] = True
+            meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
+        return Request(url, callback=callback or self.parse_listing, errback=self.request_failed, meta=meta, **kwargs)
+
+    def document_request(self, url: str, callback, **meta) -> Request | None:
+        """A document (report page or attachment), deduplicated here rather than by Scrapy's filter so that
+        every request gets an answer in its callback or errback (a redirect loop must not vanish silently)."""
+        if url in self.handled_documents:
+            return None
+        self.handled_documents.add(url)
+        return Request(
+            url,
+            callback=callback,
+            errback=self.request_failed,
+            dont_filter=True,
+            meta={"xxgk_document": True, **meta},
+        )
+
+    def request_failed(self, failure) -> Iterator[Any]:
+        request = failure.request
+        role = request.meta.get("xxgk_role", "document")
+        if is_skip(failure):
+            self.outcome.known_skipped += 1
+            self._mark_known_key(request)
+            if failure.check(UnchangedDocument):
+                yield SeenItem(self.portal.id, request.url)
+        else:
+            url = (request.meta.get("redirect_urls") or [request.url])[0]
+            reason, detail = failure_reason(failure)
+            self.outcome.fail(url, reason, detail, role)
+            self.crawler.stats.inc_value(f"xxgk/failed/{reason}")
+            logger.warning("%s %s failed: %s %s", role, url, reason, detail)
+            chain = request.meta.get("xxgk_chain")
+            if chain is not None:
+                chain.failed = True
+        chain = request.meta.get("xxgk_chain")
+        if chain is not None:
+            yield from self.continue_chain(chain)
+
+    def _mark_known_key(self, request: Request) -> None:
+        """An attachment the archive already holds stands for its report: later renditions are not parsed."""
+        chain, task = request.meta.get("xxgk_chain"), request.meta.get("xxgk_task")
+        if chain is not None and task is not None:
+            chain.done_keys.add(task.key)
+
+    # --- listings ---------------------------------------------------------------------------------------
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        self.outcome.listings_ok += 1
+        self.crawler.stats.inc_value("xxgk/pages")
+        sel = pages.selector(response)
+        page_links = pages.links(sel, response.url)
+        found = yield from self.follow_entries(self.entries(response, sel, page_links), response.url)
+        yield from self.more_listings(response, sel, page_links, found)
+
+    def entries(self, response: Response, sel, page_links: list[Link]) -> list[Link]:
+        """The list's entries; families whose list is not plain links override this."""
+        return page_links
+
+    def more_listings(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
+        """Sub-columns and pagination."""
+        depth = response.meta.get("xxgk_depth", 0)
+        for link in page_links:
+            if is_column_link(link.text, link.url):
+                req = self.listing_request(link.url, role="column", depth=depth)
+                if req is not None:
+                    yield req
+        yield from self.next_pages(response, sel, page_links, found)
+
+    def next_pages(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
+        """The list's next page(s). A later page is followed only from a page that listed something new, so
+        a list claiming 100000 pages costs one empty page, not 100000."""
+        if response.meta.get("xxgk_paged") and not found:
+            return
+        script = " ".join(sel.xpath("//script/text()").getall())
+        following = pages.trs_next_page(script, response.url)
+        urls = [following] if following else pages.link_pages(page_links, response.url)
+        depth = response.meta.get("xxgk_depth", 0)
+        for url in urls:
+            req = self.listing_request(url, role="column", depth=depth + 1, meta={"xxgk_paged": True})
+            if req is not None:
+                yield req
+
+    def follow_entries(self, entries: list[Link], listing_url: str) -> Iterator[Request]:
+        """Report requests for entries titled as reports (or cut short, or a year folder); returns how many
+        were new in this crawl."""
+        new = 0
+        for link in entries:
+            title = report_title(link.text)
+            if title is None and not (maybe_report_title(link.text) or is_year_folder(link.text)):
+                continue
+            entry = Entry(link.url, link.text, link.date, listing_url, title)
+            req = self.document_request(link.url, self.parse_report, xxgk_role="report", xxgk_entry=entry)
+            if req is not None:
+                new += 1
+                yield req
+        return new
+
+    # --- report pages -----------------------------------------------------------------------------------
+    def parse_report(self, response: Response) -> Iterator[Any]:
+        entry: Entry = response.meta["xxgk_entry"]
+        fetched = _fetched(response)
+        if sniff(response.body) != "html":
+            self.downloaded()
+            # The list linked the file itself.
+            published = self.published_for(entry, response, None, entry.title)
+            context = Context(response.url, entry.title, self._agency_of(entry.title), published, {})
+            chain = Chain(context, [], None, inline=False)
+            yield from self.document_items(fetched, context, entry.title, ingest=True, chain=chain)
+            return
+        sel = pages.selector(response)
+        text = pages.body_text(sel)
+        title = self.page_title(sel, entry)
+        inline = pages.is_inline_report(text)
+        if title is None and not inline:
+            # A per-year folder or a sub-list: read it as a listing.
+            page_links = pages.links(sel, response.url)
+            if any(report_title(link.text) for link in page_links):
+                self.outcome.listings_ok += 1
+                found = yield from self.follow_entries(page_links, response.url)
+                yield from self.next_pages(response, sel, page_links, found)
+            else:
+                self.crawler.stats.inc_value("xxgk/pages_not_report")
+            return
+        page_dates = self.page_dates(sel, text, response)
+        published = self.published_for(entry, response, page_dates, title)
+        context = Context(response.url, title, self._agency_of(title), published, page_dates)
+        if inline:
+            self.downloaded()
+            page_item: ReportItem | DocumentItem = self.report_item(fetched, context, title)
+        else:
+            self.crawler.stats.inc_value("xxgk/pages")
+            page_item = DocumentItem(self.portal.id, fetched, role="page")
+        tasks = self.plan_attachments(pages.attachments(sel, response.url), context, inline)
+        chain = Chain(context, tasks, page_item, inline)
+        yield from self.continue_chain(chain)
+
+    def downloaded(self) -> None:
+        """A document (report or attachment) came over the wire; pages that only link one are not counted."""
+        self.crawler.stats.inc_value("xxgk/documents_downloaded")
+
+    def page_title(self, sel, entry: Entry) -> ReportTitle | None:
+        for text in pages.title_candidates(sel):
+            t = report_title(text)
+            if t:
+                return t
+        return entry.title
+
+    def _agency_of(self, title: ReportTitle | None) -> str | None:
+        return self.resolve_agency(title.agency if title else None)
+
+    def page_dates(self, sel, text: str, response: Response) -> dict[str, Any]:
+        # The visible date sits in the page head; the report's own text has its 落款 date further down.
+        return {
+            "page_meta": dates.meta_date(pages.meta_tags(sel)),
+            "visible": dates.visible_date(text[:4000]),
+            "url": dates.url_date(response.url),
+        }
+
+    def published_for(
+        self, entry: Entry, response: Response, page_dates: dict[str, Any] | None, title: ReportTitle | None
+    ) -> dates.Published:
+        page_dates = page_dates or {}
+        url = page_dates.get("url") or (None, False)
+        if url[0] is None:
+            url = dates.url_date(response.url)
+        if url[0] is None and entry.url != response.url:
+            url = dates.url_date(entry.url)
+        return dates.choose(
+            page_meta=page_dates.get("page_meta"),
+            visible=page_dates.get("visible"),
+            listing=dates.parse_date(entry.date),
+            url=url,
+            last_modified=dates.http_date(_header(response, "Last-Modified")),
+            report_year=title.year if title else None,
+        )
+
+    def plan_attachments(self, links: list[Link], context: Context, inline: bool) -> list[Task]:
+        """One task per attachment, renditions of the same report ordered by the format readers handle best."""
+        tasks = []
+        for link in links:
+            t = report_title(link.text) or report_title(link.url.rsplit("/", 1)[-1])
+            agency = self.resolve_agency(t.agency) if t and t.agency else context.agency
+            year = t.year if t else (context.title.year if context.title else None)
+            tasks.append(Task(link, (agency, year), t))
+        return sorted(tasks, key=lambda task: FORMAT_PREFERENCE.get(_extension(task.link.url), 9))
+
+    def continue_chain(self, chain: Chain) -> Iterator[Any]:
+        while chain.tasks:
+            task = chain.tasks.pop(0)
+            req = self.document_request(
+                task.link.url, self.parse_attachment, xxgk_role="attachment", xxgk_chain=chain, xxgk_task=task
+            )
+            if req is not None:
+                yield req
+                return
+        # Every attachment is done: now the page. A page whose attachments failed is not marked known
+        # (unless it is itself the report), so the next crawl comes back for them.
+        if chain.page_item is not None and (chain.inline or not chain.failed):
+            if isinstance(chain.page_item, ReportItem):
+                self.outcome.reports_found += 1
+            yield chain.page_item
+            chain.page_item = None
+
+    def parse_attachment(self, response: Response) -> Iterator[Any]:
+        chain: Chain = response.meta["xxgk_chain"]
+        task: Task = response.meta["xxgk_task"]
+        fetched = _fetched(response)
+        self.downloaded()
+        ingest = not chain.inline and task.key not in chain.done_keys
+        strong = pages.is_document_link(task.link)
+        yield from self.document_items(
+            fetched, chain.context, task.title, ingest=ingest, chain=chain, key=task.key, strong=strong
+        )
+        yield from self.continue_chain(chain)
+
+    # --- documents --------------------------------------------------------------------------------------
+    def document_items(
+        self,
+        fetched: Fetched,
+        context: Context,
+        title: ReportTitle | None,
+        *,
+        ingest: bool,
+        chain: Chain,
+        key: tuple | None = None,
+        strong: bool = True,
+    ) -> Iterator[Any]:
+        """Items for one fetched document: a zip's report members, the report itself, or a rendition.
+        An attachment recognised only by its link text ("报告全文") must be a document to count as the
+        report; one linked as a file (.pdf, 2015年报告.pdf) is archived as the report whatever it turns
+        out to be, so a broken link is on record with its parse failure."""
+        fmt = sniff(fetched.data)
+        if fmt == "zip":
+            yield from self.zip_items(fetched, context, title, chain)
+            return
+        if ingest and (strong or fmt in REPORT_FORMATS):
+            if key is not None:
+                chain.done_keys.add(key)
+            self.outcome.reports_found += 1
+            yield self.report_item(fetched, context, title)
+        else:
+            yield DocumentItem(self.portal.id, fetched, role="rendition")
+
+    def zip_items(self, fetched: Fetched, context: Context, title: ReportTitle | None, chain: Chain) -> Iterator[Any]:
+        try:
+            members = zip_members(fetched.data, **self.zip_limits)
+        except UnsafeArchive as e:
+            self.outcome.fail(
+                fetched.url,
+                "too_large" if "more than" in str(e) or "larger" in str(e) else "error",
+                str(e),
+                "attachment",
+            )
+            chain.failed = True
+            logger.warning("zip %s refused: %s", fetched.url, e)
+            return
+        for m in members:
+            t = report_title(m.name.rsplit("/", 1)[-1]) or title
+            key = (self.resolve_agency(t.agency) if t and t.agency else context.agency, t.year if t else None)
+            if chain.inline or key in chain.done_keys or m.format == "html":
+                continue
+            chain.done_keys.add(key)
+            member = Fetched(
+                f"{fetched.url}#{m.name}", m.data, fetched.status, None, fetched.etag, fetched.last_modified
+            )
+            self.outcome.reports_found += 1
+            yield self.report_item(member, context, t)
+        yield DocumentItem(self.portal.id, fetched, role="zip")
+
+    def report_item(self, fetched: Fetched, context: Context, title: ReportTitle | None) -> ReportItem:
+        title = title or context.title
+        agency = self.resolve_agency(title.agency) if title and title.agency else context.agency
+        published = context.published
+        if published.source == "first_seen" and fetched.url != context.page_url:
+            # The page gave no date: the attachment's own URL or Last-Modified may.
+            published = dates.choose(
+                url=dates.url_date(fetched.url),
+                last_modified=dates.http_date(fetched.last_modified),
+                report_year=title.year if title else None,
+            )
+        return ReportItem(
+            portal_id=self.portal.id,
+            fetched=fetched,
+            page_url=context.page_url,
+            title=title.title if title else None,
+            agency=agency,
+            year=title.year if title else None,
+            published_at=published.at,
+            published_source=published.source,
+            published_candidates=published.candidates,
+            kind=self.agency_kind(agency),
+        )
+
+    # --- the end ----------------------------------------------------------------------------------------
+    def closed(self, reason: str) -> None:
+        logger.info(
+            "portal %s: %s (%d listing pages, %d reports, %d known, %d failures)",
+            self.portal.id,
+            self.outcome.status,
+            self.outcome.listings_ok,
+            self.outcome.reports_found,
+            self.outcome.known_skipped,
+            len(self.outcome.failures),
+        )
+
+
+def _registry_portal(settings, portal_id: str) -> Portal:
+    return load_registry(settings.get("XXGK_REGISTRY")).portal(portal_id)
+
+
+def _short(name: str) -> str:
+    """Compare agency names in their common short forms (人民防空办公室 → 人防办, 人民政府 → 政府)."""
+    for long, short in (("人民防空办公室", "人防办"), ("人民政府", "政府"), ("办公室", "办")):
+        name = name.replace(long, short)
+    return name
+
+
+def _extension(url: str) -> str:
+    tail = url.split("?", 1)[0].rsplit("/", 1)[-1]
+    return tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _fetched(response: Response) -> Fetched:
+    return Fetched(
+        url=response.url,
+        data=response.body,
+        status=response.status,
+        content_type=_header(response, "Content-Type"),
+        etag=_header(response, "ETag"),
+        last_modified=_header(response, "Last-Modified"),
+    )
+
+
+def portal_for_url(url: str, agency: str, kind: str) -> Portal:
+    """A portal that is not in the registry, from any page of it: its own registrable domain only."""
+    from urllib.parse import urlsplit
+
+    import tldextract
+
+    host = (urlsplit(url).hostname or "").lower()
+    parts = urlsplit(url)
+    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    ext = extract(host)
+    domain = ext.top_domain_under_public_suffix if ext.suffix and ext.domain else host
+    return Portal(
+        id=f"url:{parts.netloc}",
+        name=agency,
+        cms="generic",
+        start_url=url,
+        domains=(domain or host,),
+        agencies=(Agency(name=agency, kind=kind),),
+    )
