@@ -27,7 +27,7 @@ from crawler.parsing.values import UNREADABLE, classify
 
 DPI = 300
 PAGE_TIMEOUT = 120  # seconds of tesseract per page
-_LINE_INCHES = 0.25  # a dark run this long is a ruling line, not a stroke of a character
+_LINE_INCHES = 0.4  # a dark run this long is a ruling line, not a stroke of a (title) character
 _SURE = 60  # tesseract confidence below which a number is reported as doubtful
 _DIGITS = ("-l", "eng", "-c", "tessedit_char_whitelist=0123456789.-")
 
