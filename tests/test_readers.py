@@ -355,10 +355,21 @@ def test_package_unpacking_to_too_much_is_refused(monkeypatch):
     monkeypatch.setattr(docx_reader, "MAX_UNPACKED", 1 << 20)
     padding = b"<!-- " + b"0" * (2 << 20) + b" -->"
     data = _with_member(_docx_bytes(docx.Document()), "word/styles.xml", padding)
-    assert len(data) < 100_000  # it compresses to almost nothing: the size header alone proves little
+    assert len(data) < 100_000  # it compresses to almost nothing
     with pytest.raises(ParseError) as e:
         read_docx(data)
     assert e.value.reason == "too_large"
+
+
+def test_zip_member_inflating_past_its_declared_size_is_unreadable():
+    """A lying size header: zipfile stops at the declared size and the CRC check fails."""
+    raw = _with_member(_docx_bytes(docx.Document()), "word/styles.xml", b"<x/>" + b" " * 50_000)
+    at = raw.rindex(b"word/styles.xml") - 46 + 24  # uncompressed size in its central-directory entry
+    lying = raw[:at] + (10).to_bytes(4, "little") + raw[at + 4 :]
+    assert zipfile.ZipFile(io.BytesIO(lying)).getinfo("word/styles.xml").file_size == 10
+    with pytest.raises(ParseError) as e:
+        read_docx(lying)
+    assert e.value.reason == "unreadable"
 
 
 def test_damaged_docx_is_unreadable():
