@@ -67,7 +67,7 @@ def _overlap(a: Word, b: Word) -> float:
     return min(a.x1, b.x1) - max(a.x0, b.x0)
 
 
-def _header(rows: list[list[Word]], i: int) -> tuple[list[Word], list[Word], int] | None:
+def header_band(rows: list[list[Word]], i: int) -> tuple[list[Word], list[Word], int] | None:
     """Header cells stacked from line i on: (columns, other header words, next line index)."""
     columns: list[Word] = []
     used: set[int] = set()
@@ -221,7 +221,7 @@ class ColumnReader:
         i = 0
         while i < len(lines):
             line = lines[i]
-            head = _header(lines, i)
+            head = header_band(lines, i)
             if head and all(w.x0 >= head[0][0].x0 - 1 and not _is_value(w) for ln in lines[head[2] :] for w in ln):
                 # A header followed by nothing but header words is cut by the page break:
                 # finish its stacks on the next page, placed above that page's lines.
