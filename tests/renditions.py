@@ -75,6 +75,9 @@ class Style:
 
 
 # ---- the report model -----------------------------------------------------------------------
+_KINDS = {c.key: c.kind for t in tpl.TEMPLATES for c in tpl.cells(t)}
+
+
 def _fmt(value, kind: tpl.Kind, style: Style) -> str:
     if value is None:
         return ""
@@ -95,8 +98,7 @@ def _row_values(cells: dict, prefix: str, columns: list[str], style: Style) -> l
         return None
     if not all(present):
         raise ValueError(f"{prefix}: a row is printed whole or not at all; expected JSON has part of it")
-    kinds = {c.key: c.kind for t in tpl.TEMPLATES for c in tpl.cells(t)}
-    return [_fmt(cells[k], kinds[k], style) for k in keys]
+    return [_fmt(cells[k], _KINDS[k], style) for k in keys]
 
 
 _ACTIVE_BLOCKS = {
