@@ -14,6 +14,7 @@ Target: p95 < 200 ms at 100k reports.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import socket
 import statistics
@@ -242,7 +243,10 @@ def latencies(db: Path, runs: int, seed: int) -> None:
             "report_summary ?_search=": lambda: f"report_summary.json?_search={rng.choice(SEARCHES)}&_size=50",
             "report_summary page, 6 facets": lambda: f"report_summary.json?year={rng.choice(years)}&_size=50",
         }
-        print(f"\nlatency over HTTP (Datasette JSON API, {runs} requests each after one warm-up):")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"\nlatency over HTTP (Datasette JSON API, {runs} requests each after one warm-up; load average {load} on {os.cpu_count()} cores):"
+        )
         print(f"  {'query':<34}{'p50 ms':>9}{'p95 ms':>9}")
         for label, make in cases.items():
             timed_get(f"{base}/{urllib.parse.quote(make(), safe='/?=&.')}")

@@ -42,6 +42,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "0001_initial.sql"),
     Migration(2, "0002_search.sql", _backfill_search),
     Migration(3, "0003_facets.sql"),
+    Migration(4, "0004_aggregate_indexes.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 
