@@ -55,29 +55,76 @@ class Grid:
         return self.owner[r][c]
 
 
-def _path_segments(obj, raw) -> list[tuple[float, float, float, float]]:
-    """Straight pieces (x0, y0, x1, y1) of a path object that spans more than a thin box."""
-    path = obj.raw
-    n = raw.FPDFPath_CountSegments(path)
+Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as in PDF
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+def _then(inner: Matrix, outer: Matrix) -> Matrix:
+    """The matrix that applies `inner`, then `outer`."""
+    a, b, c, d, e, f = inner
+    x0, y0 = _apply(outer, e, f)
+    ax, ay = _apply(outer, a + e, b + f)
+    cx, cy = _apply(outer, c + e, d + f)
+    return (ax - x0, ay - y0, cx - x0, cy - y0, x0, y0)
+
+
+def _matrix(obj, raw) -> Matrix:
+    m = raw.FS_MATRIX()
+    raw.FPDFPageObj_GetMatrix(obj, m)
+    return (m.a, m.b, m.c, m.d, m.e, m.f)
+
+
+def _paths(page, raw):
+    """(raw path object, matrix to page space) for every path, inside form XObjects too.
+
+    Raw handles: wrapping each of a page's thousands of text objects costs more than reading it."""
+    path, form, get_type = raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_FORM, raw.FPDFPageObj_GetType
+    forms = []
+    for i in range(raw.FPDFPage_CountObjects(page.raw)):
+        obj = raw.FPDFPage_GetObject(page.raw, i)
+        kind = get_type(obj)
+        if kind == path:
+            yield obj, _IDENTITY
+        elif kind == form:
+            forms.append((obj, _IDENTITY))
+    while forms:
+        outer, to_page = forms.pop()
+        inner = _then(_matrix(outer, raw), to_page)
+        for k in range(raw.FPDFFormObj_CountObjects(outer)):
+            obj = raw.FPDFFormObj_GetObject(outer, k)
+            kind = get_type(obj)
+            if kind == path:
+                yield obj, inner
+            elif kind == form:
+                forms.append((obj, inner))
+
+
+def _path_segments(obj, to_page: Matrix, raw) -> list[tuple[float, float, float, float]]:
+    """Straight pieces (x0, y0, x1, y1) of a path object, in page space."""
+    n = raw.FPDFPath_CountSegments(obj)
     if n <= 0 or n > 2000:
         return []
-    m = obj.get_matrix()
-    pts: list[tuple[float, float]] = []
+    m = _then(_matrix(obj, raw), to_page)
     out: list[tuple[float, float, float, float]] = []
     start: tuple[float, float] | None = None
+    prev: tuple[float, float] | None = None
     x, y = ctypes.c_float(), ctypes.c_float()
     for k in range(n):
-        seg = raw.FPDFPath_GetPathSegment(path, k)
+        seg = raw.FPDFPath_GetPathSegment(obj, k)
         raw.FPDFPathSegment_GetPoint(seg, x, y)
-        p = m.on_point(x.value, y.value)
+        p = _apply(m, x.value, y.value)
         kind = raw.FPDFPathSegment_GetType(seg)
-        if kind == raw.FPDF_SEGMENT_MOVETO or not pts:
+        if kind == raw.FPDF_SEGMENT_MOVETO or prev is None:
             start = p
         elif kind == raw.FPDF_SEGMENT_LINETO:
-            out.append((*pts[-1], *p))
+            out.append((*prev, *p))
         if raw.FPDFPathSegment_GetClose(seg) and start is not None:
             out.append((*p, *start))
-        pts.append(p)
+        prev = p
     return out
 
 
@@ -95,14 +142,18 @@ def _lines(page) -> tuple[list[Segment], list[Segment]]:
             vert.append(Segment((x0 + x1) / 2, min(y0, y1), max(y0, y1)))
 
     fill, stroke = ctypes.c_int(), ctypes.c_int()
-    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH]):
-        x0, y0, x1, y1 = obj.get_bounds()
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    for obj, to_page in _paths(page, raw):
+        raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
+        corners = [_apply(to_page, x, y) for x in (left.value, right.value) for y in (bottom.value, top.value)]
+        x0, x1 = min(c[0] for c in corners), max(c[0] for c in corners)
+        y0, y1 = min(c[1] for c in corners), max(c[1] for c in corners)
         if min(x1 - x0, y1 - y0) <= _THIN:
             add(x0, y0, x1, y1)  # a line, or a thin filled bar used as a border
             continue
-        raw.FPDFPath_GetDrawMode(obj.raw, fill, stroke)
+        raw.FPDFPath_GetDrawMode(obj, fill, stroke)
         if stroke.value:  # a stroked outline: its straight edges are borders
-            for piece in _path_segments(obj, raw):
+            for piece in _path_segments(obj, to_page, raw):
                 add(*piece)
     return horiz, vert
 

@@ -116,9 +116,15 @@ def place(chars: list[Char], grids: list[Grid], columns: ColumnReader) -> list[P
 
     in_table: list[list[Char]] = [[] for _ in grids]
     loose: list[Char] = []
+    boxes = [(g.bbox, members) for g, members in zip(grids, in_table, strict=True)]
     for ch in chars:
-        g = next((k for k, grid in enumerate(grids) if grid.contains(ch.cx, ch.cy)), None)
-        (in_table[g] if g is not None else loose).append(ch)
+        x, y = (ch.x0 + ch.x1) / 2, (ch.y0 + ch.y1) / 2
+        for (x0, y0, x1, y1), members in boxes:
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                members.append(ch)
+                break
+        else:
+            loose.append(ch)
     lines = [words(ln) for ln in text_lines(loose)]
     # Running page numbers ("- 3 -") would read as a label line inside an open table.
     while lines and is_page_number(" ".join(w.text for w in lines[-1])):
