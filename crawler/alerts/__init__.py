@@ -39,17 +39,14 @@ def queue_alerts(
     """Record every alert this check's results call for (pending until delivered)."""
     links = Links(base_url or archive_base_url())
     due: Counter = Counter(r.portal.id for r in summary.deadlines if r.decision.status != "pending")
-    counts = Counter()
-    counts.update({f"data.{k}": v for k, v in queue_data_alerts(archive, links).items()})
-    counts.update(
-        {
-            f"deadline.{k}": v
-            for k, v in queue_deadline_alerts(archive, summary.deadlines, links, today.isoformat()).items()
-        }
-    )
-    counts.update(
-        {f"health.{k}": v for k, v in queue_health_alerts(archive, registry, links, due, unreachable_runs).items()}
-    )
+    counts: Counter = Counter()
+    with archive.transaction():  # one commit for every alert of the run
+        for group, found in (
+            ("data", queue_data_alerts(archive, links)),
+            ("deadline", queue_deadline_alerts(archive, summary.deadlines, links, today.isoformat())),
+            ("health", queue_health_alerts(archive, registry, links, due, unreachable_runs)),
+        ):
+            counts.update({f"{group}.{k}": v for k, v in found.items()})
     return counts
 
 

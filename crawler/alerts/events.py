@@ -77,11 +77,15 @@ def queue_data_alerts(archive: Archive, links: Links) -> Counter:
     rule_filter = " OR ".join("f.rule LIKE ?" for _ in DATA_RULE_PREFIXES)
     params = [p + "%" for p in DATA_RULE_PREFIXES]
     now_failing = set()
+    known = dict(archive.conn.execute("SELECT fingerprint, state FROM alerts WHERE kind = 'data'").fetchall())
     for row in archive.conn.execute(
         _FINDING_SELECT + f" WHERE f.status = 'fail' AND ({rule_filter})", params
     ).fetchall():
         fp = f"data|{row['report_id']}|{row['fingerprint']}"
         now_failing.add(fp)
+        if known.get(fp) == "fail":
+            counts["unchanged"] += 1  # already raised: nothing to say again
+            continue
         counts[_upsert_finding(archive, links, fp, "fail", dict(row))] += 1
     raised = archive.conn.execute(
         "SELECT fingerprint, report_id, payload FROM alerts WHERE kind = 'data' AND state = 'fail'"

@@ -10,6 +10,7 @@ Findings carry this year's cells; `data` names last year's cells and values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from crawler import template as tpl
 from crawler.checks.engine import Values, fmt
@@ -60,6 +61,13 @@ def cross_identities(prev_template: str, cur_template: str) -> list[CrossIdentit
                     )
                 )
     return out
+
+
+@cache
+def cross_year_keys() -> frozenset[str]:
+    """Every cell any cross-year rule reads, in either year and either format."""
+    pairs = [(a, b) for a in tpl.TEMPLATES for b in tpl.TEMPLATES]
+    return frozenset(k for a, b in pairs for i in cross_identities(a, b) for k in (i.this_year, *i.last_year))
 
 
 def _label(template: str, key: str) -> str:

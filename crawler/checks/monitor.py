@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from crawler.checks import screenshot
-from crawler.checks.cross_year import YearReport, cross_year_findings
+from crawler.checks.cross_year import YearReport, cross_year_findings, cross_year_keys
 from crawler.checks.deadline import Decision, Publication, decide, report_years
 from crawler.registry import Agency, Portal, Registry
 from storage import Archive, StoredReport
@@ -47,26 +47,52 @@ class CheckSummary:
 
 
 def check_cross_year(archive: Archive) -> tuple[int, Counter]:
-    """Write the cross_year findings of every parsed report (an empty set clears stale ones)."""
+    """Write the cross_year findings of every parsed report (an empty set clears stale ones).
+
+    Reads only the cells the cross-year rules use, in one query, and rewrites a report's findings
+    only when they changed (or it was never checked), so a daily run over a large archive is cheap.
+    """
     by_agency: dict[int | None, list[StoredReport]] = defaultdict(list)
     reports = archive.reports(parse_status="ok")
     for r in reports:
         by_agency[r.agency_id].append(r)
+    cells = _cells(archive, cross_year_keys())
+    before: dict[int, list] = defaultdict(list)
+    for row in archive.conn.execute(
+        "SELECT report_id, fingerprint, status, message FROM findings WHERE scope = ?", (CROSS_YEAR_SCOPE,)
+    ):
+        before[row[0]].append(tuple(row[1:]))
+    unchecked = {row[0] for row in archive.conn.execute("SELECT id FROM reports WHERE checked_at IS NULL")}
     counts: Counter = Counter()
-    for agency_id, group in by_agency.items():
-        years = {r.year: r for r in group if r.year is not None}
-        for r in group:
-            prev = years.get(r.year - 1) if agency_id is not None and r.year is not None else None
-            findings = []
-            if prev is not None:
-                findings = cross_year_findings(_year_report(archive, prev), _year_report(archive, r))
-            counts.update(f.status for f in findings)
-            archive.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
+    with archive.transaction():  # one commit for the whole archive, not one per report
+        for agency_id, group in by_agency.items():
+            years = {r.year: r for r in group if r.year is not None}
+            for r in group:
+                prev = years.get(r.year - 1) if agency_id is not None and r.year is not None else None
+                findings = []
+                if prev is not None:
+                    findings = cross_year_findings(
+                        YearReport(prev.year, prev.template, cells.get(prev.id, {})),
+                        YearReport(r.year, r.template, cells.get(r.id, {})),
+                    )
+                counts.update(f.status for f in findings)
+                now = sorted((f.fingerprint, f.status, f.message) for f in findings)
+                if r.id in unchecked or now != sorted(before.get(r.id, [])):
+                    archive.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
     return len(reports), counts
 
 
-def _year_report(archive: Archive, r: StoredReport) -> YearReport:
-    return YearReport(r.year, r.template, {k: c.value for k, c in archive.cells_of(r.id).items()})
+def _cells(archive: Archive, keys: frozenset[str]) -> dict[int, dict]:
+    """report id → {key: value} for the given cell keys of every report."""
+    out: dict[int, dict] = defaultdict(dict)
+    marks = ",".join("?" * len(keys))
+    rows = archive.conn.execute(
+        f"SELECT c.report_id, k.key, c.value FROM cells c JOIN cell_keys k ON k.id = c.key_id WHERE k.key IN ({marks})",
+        sorted(keys),
+    )
+    for report_id, key, value in rows:
+        out[report_id][key] = value
+    return out
 
 
 def check_deadlines(
@@ -102,8 +128,9 @@ def check_deadlines(
     _take_screenshots(
         [r for r in results if r.decision.status == "missing" and r.evidence_id is None], archive, capture
     )
-    for r in results:
-        _store(archive, r, today)
+    with archive.transaction():
+        for r in results:
+            _store(archive, r, today)
     return results
 
 
