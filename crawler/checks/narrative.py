@@ -118,7 +118,7 @@ def _sentences(prose: str) -> list[str]:
     # PDF text breaks lines mid-sentence: join lines, then cut at sentence ends.
     joined = "".join(squash(line) for line in prose.splitlines())
     joined = _THOUSANDS.sub("", joined)
-    return [s for s in re.split(r"[。;!?]", joined) if s]
+    return [s for s in re.split(r"[。!?]", joined) if s]
 
 
 def _clauses(part: str) -> list[str]:
