@@ -292,29 +292,34 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
     configure_logging(settings)
     runner = CrawlerRunner(settings)
     semaphore = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_PORTALS", 8)))
-    crashes: dict[str, str | None] = {}
+    crashes: dict[str, str | None] = {pid: None for pid, _, _ in classes}
     done: list[str] = []
 
-    def one(pid: str, cls: type, kwargs: dict):
-        crashes[pid] = None
+    def failed(failure, pid: str) -> None:
+        crashes[pid] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        logger.error("portal %s crashed: %s", pid, failure.getTraceback())
 
-        def failed(failure):
-            crashes[pid] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-            logger.error("portal %s crashed: %s", pid, failure.getTraceback())
-
-        d = semaphore.run(runner.crawl, cls, **kwargs)
-        d.addErrback(failed)
-        d.addBoth(lambda _: done.append(pid))
-        return d
+    @defer.inlineCallbacks
+    def start_all():
+        """Start the crawls one after the other, letting the reactor breathe between two: building a crawler
+        takes a tenth of a second, and 40 of them at once would stall the downloads already running (their
+        timeouts run while the reactor is busy)."""
+        running = []
+        for pid, cls, kwargs in classes:
+            yield semaphore.acquire()
+            d = runner.crawl(cls, **kwargs)
+            d.addErrback(failed, pid)
+            d.addBoth(lambda _, pid=pid: (done.append(pid), semaphore.release()))
+            running.append(d)
+            yield task.deferLater(reactor, 0.02, lambda: None)
+        yield defer.DeferredList(running)
 
     ticker = task.LoopingCall(_print_progress, runner, done, len(classes)) if progress else None
 
     def start() -> None:
-        # Inside the running reactor: a crawl that fails at once must find a reactor to stop.
-        finished = defer.DeferredList([one(pid, cls, kwargs) for pid, cls, kwargs in classes])
         if ticker is not None:
             ticker.start(settings.getfloat("XXGK_PROGRESS_SECONDS", 10.0), now=False)
-        finished.addBoth(stop)
+        start_all().addBoth(stop)
 
     def stop(_) -> None:
         if ticker is not None and ticker.running:

@@ -1,18 +1,21 @@
 """The archive pipeline: every item goes through storage.Archive (store → parse → cells).
 
-One `ArchiveWriter` per database and process, shared by all the portals crawled at once: it owns one archive
-connection on one worker thread (parsing is CPU work; the crawl goes on meanwhile, and SQLite sees a single
-writer) and a second, read-only use of the archive on the reactor thread for `known_document` lookups.
-Each ingest is one transaction in the archive: a killed crawl loses at most the items in flight, which the
-next run fetches again because the archive does not know them yet.
+One `ArchiveWriter` per database and crawl process, shared by all the portals crawled at once. Its writes run
+in one *worker process*: parsing is CPU work (a 50,000-row table, a PDF, a decompression bomb the reader
+refuses), and in a thread it would hold the GIL and stall the Twisted reactor long enough for other downloads
+to time out. The worker is the archive's only writer; the crawl process keeps a read-only use of the archive
+for `known_document` lookups. Each ingest is one archive transaction: a killed crawl loses at most the items in
+flight, which the next run fetches again because the archive does not know them yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,68 @@ class PortalResult:
 RESULTS: dict[str, PortalResult] = {}
 
 
+# --- the worker process ------------------------------------------------------------------------------------------
+_ARCHIVE = None
+
+
+def _worker_start(db_path: str) -> None:
+    """In the worker: die with the crawl (a SIGKILLed crawl must not leave a writer behind), open the archive."""
+    global _ARCHIVE
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    from storage import Archive
+
+    _ARCHIVE = Archive(db_path)
+
+
+def _worker_call(name: str, args: tuple) -> Any:
+    archive = _ARCHIVE
+    if name == "ingest":
+        item: ReportItem = args[0]
+        f = item.fetched
+        result = archive.ingest(
+            f.data,
+            url=f.url,
+            agency=item.agency,
+            year=item.year,
+            title=item.title,
+            published_at=item.published_at,
+            published_source=item.published_source,
+            portal_id=item.portal_id,
+            page_url=item.page_url,
+            kind=item.kind,
+            http=_http(f),
+        )
+        return {k: getattr(result, k) for k in ("status", "parse_status", "parse_reason", "agency", "year")}
+    if name == "store":
+        f = args[0].fetched
+        archive.store_document(
+            f.data,
+            url=f.url,
+            content_type=f.content_type,
+            http_status=f.status,
+            etag=f.etag,
+            last_modified=f.last_modified,
+        )
+        return None
+    return getattr(archive, name)(*args)  # mark_seen, record_portal_status
+
+
+def _http(fetched) -> dict:
+    return {
+        "content_type": fetched.content_type,
+        "status": fetched.status,
+        "etag": fetched.etag,
+        "last_modified": fetched.last_modified,
+    }
+
+
+# --- the crawl process side --------------------------------------------------------------------------------------
 class ArchiveWriter:
     _open: dict[Path, ArchiveWriter] = {}
 
@@ -63,17 +128,24 @@ class ArchiveWriter:
 
             self.lock = CrawlLock(db_path)
             self.lock.acquire()  # raises LockHeld: another crawl is writing this archive
-        self.archive = Archive(db_path)  # the writer, used only on the worker thread
-        self.reader = Archive(db_path)  # lookups on the reactor thread
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xxgk-archive")
-        self.users = 0
+        self.reader = Archive(db_path)
         self.own_run = run_id is None
-        if self.own_run:
+        if self.own_run:  # `scrapy crawl NAME`: no crawler.crawl around us to record the run
             from crawler.registry import load_registry
 
-            self.archive.sync_registry(load_registry(registry_path))
-            run_id = self.archive.start_crawl_run("scrapy crawl")
+            self.reader.sync_registry(load_registry(registry_path))
+            run_id = self.reader.start_crawl_run("scrapy crawl")
         self.run_id = run_id
+        self.users = 0
+        self.executor = self._executor()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(str(self.db_path),),
+        )
 
     @classmethod
     def acquire(cls, settings) -> ArchiveWriter:
@@ -96,7 +168,7 @@ class ArchiveWriter:
         if self.own_run:
             results = list(RESULTS.values())
             status = "ok" if all(r.status in ("ok", "empty") for r in results) else "partial"
-            self.archive.finish_crawl_run(
+            self.reader.finish_crawl_run(
                 self.run_id,
                 status,
                 pages=sum(r.pages for r in results),
@@ -104,15 +176,20 @@ class ArchiveWriter:
                 reports=sum(r.reports for r in results),
                 errors=sum(len(r.failures) for r in results),
             )
-        self.archive.close()
         self.reader.close()
         if self.lock is not None:
             self.lock.release()
         type(self)._open.pop(self.db_path, None)
 
-    async def run(self, fn, *args, **kwargs) -> Any:
+    async def run(self, name: str, *args) -> Any:
+        """Call the archive in the worker. A worker that died (killed by the OS on a bomb the reader did not
+        stop) is replaced; the call that killed it fails and is counted as a storage error."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self.executor, _worker_call, name, args)
+        except BrokenProcessPool:
+            self.executor = self._executor()
+            raise
 
     def known_document(self, url: str):
         """The archive's record of `url`. A page that only links its report has its validators hidden, so a
@@ -121,11 +198,7 @@ class ArchiveWriter:
         if known is None or known.format != "html":
             return known
         is_report = self.reader.conn.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", (url,)).fetchone()
-        if is_report:
-            return known
-        from dataclasses import replace
-
-        return replace(known, etag=None, last_modified=None)
+        return known if is_report else replace(known, etag=None, last_modified=None)
 
 
 class ArchivePipeline:
@@ -137,39 +210,42 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         spider = self.crawler.spider
         self.writer = ArchiveWriter.acquire(self.crawler.settings)
         spider.known_document = self.writer.known_document
         self.result = RESULTS.setdefault(spider.portal.id, PortalResult(spider.portal.id))
-        self.writer.archive.record_portal_status(self.writer.run_id, spider.portal.id, "running")
+        await self.writer.run("record_portal_status", self.writer.run_id, spider.portal.id, "running")
 
     async def process_item(self, item):
         writer = self.writer
         assert writer is not None
         try:
             if isinstance(item, ReportItem):
-                result = await writer.run(_ingest, writer.archive, item)
-                self._count(result.status, result.parse_status)
+                result = await writer.run("ingest", item)
+                self._count(result["status"], result["parse_status"])
                 logger.info(
                     "report %s: %s %s %s (%s, published %s from %s)",
-                    result.status,
-                    result.agency,
-                    result.year,
+                    result["status"],
+                    result["agency"],
+                    result["year"],
                     item.fetched.url,
-                    result.parse_status if result.parse_status == "ok" else f"parse failed: {result.parse_reason}",
+                    "parsed" if result["parse_status"] == "ok" else f"parse failed: {result['parse_reason']}",
                     item.published_at,
                     item.published_source,
                 )
             elif isinstance(item, DocumentItem):
-                await writer.run(_store, writer.archive, item)
+                await writer.run("store", item)
                 self.result.documents_stored += 1
             elif isinstance(item, SeenItem):
-                await writer.run(writer.archive.mark_seen, item.url)
+                await writer.run("mark_seen", item.url)
         except Exception:
-            # The archive refused a write (disk full, locked too long): the crawl goes on, the run says so.
+            # The archive refused a write (disk full, locked too long, worker died): the crawl goes on, the run
+            # says so, and the next run fetches the document again (the archive does not know it).
             self.result.storage_errors += 1
-            logger.exception("archive write failed for %s", getattr(item, "url", None) or item)
+            logger.exception(
+                "archive write failed for %s", getattr(getattr(item, "fetched", None), "url", None) or item
+            )
         return None  # documents are large: nothing downstream needs the bytes
 
     def _count(self, status: str, parse_status: str) -> None:
@@ -182,7 +258,7 @@ class ArchivePipeline:
         if parse_status != "ok":
             self.result.parse_failed += 1
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         spider = self.crawler.spider
         stats = self.crawler.stats
         outcome = spider.outcome
@@ -196,44 +272,14 @@ class ArchivePipeline:
         r.refused = {k.rsplit("/", 1)[1]: v for k, v in stats.get_stats().items() if k.startswith("xxgk/refused/")}
         r.failures = outcome.failures
         assert self.writer is not None
-        self.writer.archive.record_portal_status(
-            self.writer.run_id, spider.portal.id, r.status, r.error, r.pages, r.documents_downloaded, r.reports
+        await self.writer.run(
+            "record_portal_status",
+            self.writer.run_id,
+            spider.portal.id,
+            r.status,
+            r.error,
+            r.pages,
+            r.documents_downloaded,
+            r.reports,
         )
         self.writer.release()
-
-
-def _http(fetched) -> dict:
-    return {
-        "content_type": fetched.content_type,
-        "status": fetched.status,
-        "etag": fetched.etag,
-        "last_modified": fetched.last_modified,
-    }
-
-
-def _ingest(archive, item: ReportItem):
-    return archive.ingest(
-        item.fetched.data,
-        url=item.fetched.url,
-        agency=item.agency,
-        year=item.year,
-        title=item.title,
-        published_at=item.published_at,
-        published_source=item.published_source,
-        portal_id=item.portal_id,
-        page_url=item.page_url,
-        kind=item.kind,
-        http=_http(item.fetched),
-    )
-
-
-def _store(archive, item: DocumentItem):
-    f = item.fetched
-    return archive.store_document(
-        f.data,
-        url=f.url,
-        content_type=f.content_type,
-        http_status=f.status,
-        etag=f.etag,
-        last_modified=f.last_modified,
-    )

@@ -12,6 +12,7 @@ real portals behind nginx do. `hits` counts requests per path, for tests.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import Counter
 from email.utils import format_datetime, parsedate_to_datetime
@@ -23,6 +24,7 @@ from crawler.replica import world
 from crawler.replica.sites import Expected, Resource, Site, assets_for, build_site, modified_at
 
 REGISTRY_TEMPLATE = Path(__file__).with_name("registry.yaml")
+logger = logging.getLogger(__name__)
 
 
 class _Server(ThreadingHTTPServer):
@@ -129,6 +131,9 @@ class ReplicaServer:
             return self._send(http, 200, resource, conditional=True)
         except (BrokenPipeError, ConnectionResetError):
             return None
+        except Exception:  # a bug in a page builder: answer 500 as a real server would, and say why
+            logger.exception("replica failed to answer %s %s", http.command, http.path)
+            return self._send(http, 500, Resource(b"<html><body><h1>500</h1></body></html>"))
 
     def _send(self, http: BaseHTTPRequestHandler, status: int, resource: Resource, conditional: bool = False) -> None:
         etag = '"' + hashlib.sha1(resource.body).hexdigest()[:16] + '"'

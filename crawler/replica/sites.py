@@ -164,7 +164,12 @@ def _attachment(site: Site, pub: Published, assets: Assets, path: str, epoch: in
     if pub.fmt == "zip":
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr(f"{pub.title}.docx", assets.docx[key])
+            # A fixed timestamp: the same report zips to the same bytes (and ETag) in every epoch.
+            member = zipfile.ZipInfo(
+                f"{pub.title}.docx", date_time=(pub.published.year, pub.published.month, pub.published.day, 10, 0, 0)
+            )
+            member.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(member, assets.docx[key])
         site.routes[path] = Resource(buf.getvalue(), "application/zip", pub.published)
         return
     data = {"pdf": assets.pdf, "doc": assets.doc, "docx": assets.docx}[pub.fmt][key]
@@ -468,7 +473,7 @@ def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base:
         )
         modified = EDIT_DATE if pub.case == "edited" and epoch >= 2 else pub.published
         site.routes[page_path] = Resource(_page(f"{pub.title}-{p.name}", body).encode(), modified=modified)
-        entries.append((page_path, pub.title, pub.published))
+        entries.append((page_path, pub.title, None if pub.case == "no_date" else pub.published))
     # Links a crawler must refuse: a look-alike domain, private addresses, a path robots.txt disallows.
     traps = [
         (
@@ -493,7 +498,8 @@ def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base:
     pages[0] = pages[0] + traps
     for n, chunk in enumerate(pages, start=1):
         items = "".join(
-            f'<li><a href="{html.escape(u)}">{html.escape(t)}</a><span>{_ymd(d)}</span></li>' for u, t, d in chunk
+            f'<li><a href="{html.escape(u)}">{html.escape(t)}</a><span>{_ymd(d) if d else ""}</span></li>'
+            for u, t, d in chunk
         )
         links = "".join(f'<a href="{column}index.html?page={k}">{k}</a> ' for k in range(1, len(pages) + 1) if k != n)
         nxt = f'<a href="{column}index.html?page={n + 1}">下一页</a>' if n < len(pages) else ""

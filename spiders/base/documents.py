@@ -58,6 +58,9 @@ def zip_members(data: bytes, *, max_members: int, max_total: int) -> list[Member
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > max_members:
         raise UnsafeArchive(f"{len(infos)} members, more than the limit of {max_members}")
+    declared = sum(i.file_size for i in infos)
+    if declared > max_total:
+        raise UnsafeArchive(f"{declared} bytes uncompressed, more than the limit of {max_total}")
     for info in infos:
         if info.flag_bits & 0x1:
             logger.warning("zip member %s is encrypted: skipped", info.filename)

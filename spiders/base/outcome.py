@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scrapy import exceptions as exc
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer
@@ -18,8 +19,13 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.middlewares import KnownDocument, Refused, UnchangedDocument
 
-_TIMEOUTS = (defer.TimeoutError, net.TimeoutError, net.TCPTimedOutError)
+# Scrapy 2.13+ wraps Twisted's errors in its own exceptions; older paths still raise Twisted's.
+_TIMEOUTS = (exc.DownloadTimeoutError, defer.TimeoutError, net.TimeoutError, net.TCPTimedOutError)
 _CONNECTION = (
+    exc.DownloadConnectionRefusedError,
+    exc.CannotResolveHostError,
+    exc.DownloadFailedError,
+    exc.ResponseDataLossError,
     net.ConnectError,
     net.ConnectionRefusedError,
     net.ConnectionLost,
@@ -28,6 +34,8 @@ _CONNECTION = (
     ResponseFailed,
     ResponseNeverReceived,
 )
+# The HTTP handler cancels a download only when it outgrows DOWNLOAD_MAXSIZE (announced or while streaming).
+_CANCELLED = (exc.DownloadCancelledError, defer.CancelledError)
 
 
 def is_skip(failure: Failure) -> bool:
@@ -37,27 +45,29 @@ def is_skip(failure: Failure) -> bool:
 
 def failure_reason(failure: Failure) -> tuple[str, str]:
     """(reason, detail) for a failed request."""
-    exc = failure.value
-    text = str(exc)
-    if isinstance(exc, Refused):
-        return "refused", exc.reason
-    if isinstance(exc, HttpError):
-        return "http_error", str(exc.response.status)
-    if "max size" in text or "MAXSIZE" in text or "maxsize" in text or "larger than download" in text:
-        return "too_large", text[:200]
-    if isinstance(exc, _TIMEOUTS) or "took longer than" in text:
+    error = failure.value
+    text = str(error).split("\n", 1)[0]  # Playwright errors append a multi-line call log
+    if isinstance(error, Refused):
+        return "refused", error.reason
+    if isinstance(error, HttpError):
+        return "http_error", str(error.response.status)
+    if isinstance(error, _CANCELLED) or "max size" in text or "DOWNLOAD_MAXSIZE" in text:
+        return "too_large", text[:200] or "larger than DOWNLOAD_MAXSIZE"
+    if isinstance(error, _TIMEOUTS) or "took longer than" in text:
         return "timeout", text[:200]
-    if isinstance(exc, _CONNECTION):
-        return "connection", type(exc).__name__
-    if isinstance(exc, defer.CancelledError):
-        return "too_large" if "size" in text else "connection", text[:200]
-    if isinstance(exc, IgnoreRequest):
+    if "net::ERR_" in text:  # Chromium, for listings rendered in the browser
+        return ("timeout" if "TIMED_OUT" in text else "connection"), text[:200]
+    if type(error).__name__ == "TimeoutError" and "Timeout" in text:  # Playwright's own timeout
+        return "timeout", text[:200]
+    if isinstance(error, _CONNECTION):
+        return "connection", f"{type(error).__name__} {text[:150]}".strip()
+    if isinstance(error, IgnoreRequest):
         if "redirect" in text.lower():
             return "redirect", text[:200]
         if "robots.txt" in text:
             return "robots", text[:200]
         return "error", text[:200]
-    return "error", f"{type(exc).__name__}: {text[:200]}"
+    return "error", f"{type(error).__name__}: {text[:200]}"
 
 
 @dataclass

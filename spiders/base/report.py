@@ -122,7 +122,8 @@ class ReportSpider(scrapy.Spider):
         self.hub_depth = settings.getint("XXGK_HUB_DEPTH", 2)
         self.zip_limits = {
             "max_members": settings.getint("XXGK_ZIP_MAX_MEMBERS", 50),
-            "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL", 200 * 1024 * 1024),
+            # Unpacked, a zip may hold at most what two downloads could: a bomb stops at the limit.
+            "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL") or 2 * settings.getint("DOWNLOAD_MAXSIZE"),
         }
         self.pages_requested = 0
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
