@@ -240,3 +240,18 @@ def test_header_variant_and_signed_change_in_a_report():
     report = _report([["一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "0", "1"]], old)
     assert report.values()["active.licensing.change"] == 7
     assert report.values()["active.penalty.change"] == -2
+
+
+def test_a_row_label_without_cells_counts_as_an_incomplete_row():
+    """Plain PDF text drops blank cells: "1.属于国家秘密" then the next row's label. The row is
+    not invented, it is reported incomplete (which makes the PDF reader read by position)."""
+    report = _report(
+        [
+            ["（三）不予公开", "1.属于国家秘密"],
+            [None, "2.其他法律行政法规禁止公开", "1", "0", "0", "0", "0", "0", "1"],
+        ]
+    )
+    assert not any(k.startswith("applications.refused.state_secret") for k in report.cells)
+    short = next(f for f in report.findings if f.rule == "parse.incomplete_row")
+    assert short.cells == ["applications.refused.state_secret"]
+    assert report.values()["applications.refused.law_prohibited.total"] == 1

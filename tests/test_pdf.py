@@ -202,6 +202,14 @@ def _zeros_blank(expected: dict) -> dict:
     return {**expected, "cells": {k: None if v == 0 else v for k, v in expected["cells"].items()}}
 
 
+def _rows_blank(expected: dict, *groups: str) -> dict:
+    """Whole rows printed blank, every other row full: no row is short in the text layer."""
+    blank = {
+        k: None if any(k.startswith(f"applications.{g}.") for g in groups) else v for k, v in expected["cells"].items()
+    }
+    return {**expected, "cells": blank}
+
+
 # name → (expected cells, layout). Page breaks fall where LibreOffice puts them; the tests
 # below check that each PDF really has the property it is here for.
 VARIANTS = {
@@ -210,6 +218,9 @@ VARIANTS = {
     "blank_cells": (_seed("003"), Layout(label_cm=0.7)),
     # 温州 (2019 format, 增7): table 三 breaks inside the row 2.其他法律行政法规禁止公开.
     "split_row": (_seed("000"), Layout(label_cm=0.9, filler=4)),
+    # 沈阳 with the 不予公开 and 无法提供 rows all blank: the text layer runs their labels
+    # together, and only the label of a row with no cell in it tells that a row is lost.
+    "blank_rows": (_rows_blank(_seed("001"), "refused", "unable"), Layout()),
     # No ruling lines at all: columns come from the header, the header is not repeated.
     "borderless": (_seed("003"), Layout(ruled=False)),
     # Zeros left blank and no ruling lines: whole rows of blanks; the header row of table 三

@@ -69,7 +69,28 @@ class _Walk:
                 self._enter(None)
             if "信息内容" in s:
                 self.active_cols = None
+        self._passed_over(s)
         self.buffer.append(s)
+
+    def _row_named(self, text: str) -> str | None:
+        if self.region == "active":
+            row = labels.match_active_row(text)
+            return f"active.{row}" if row else None
+        if self.region == "applications":
+            row = labels.match_application_row(text, text, False)
+            return f"applications.{row}" if row else None
+        return None
+
+    def _passed_over(self, s: str) -> None:
+        """A row label followed by the next row's label, with no cell between: the row is printed
+        without any cell (PDF text drops blank cells). Count it incomplete, so that a reader with
+        a more faithful reading (PDF positions) is asked for it."""
+        if not self.buffer:
+            return
+        before, now = self._row_named("".join(self.buffer)[-_SHORT * 3 :]), self._row_named(s)
+        if before and now and before != now and not now.startswith(before + "."):
+            if before not in self.out.incomplete and not any(k.startswith(before + ".") for k in self.out.cells):
+                self.out.incomplete.append(before)
 
     def _enter(self, region: str | None) -> None:
         if region != self.region:

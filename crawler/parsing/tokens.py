@@ -19,11 +19,25 @@ class Token:
     value: Value | None  # set when the token reads as a value cell
 
 
+_SIGN = {"增", "减", "增加", "减少", "+", "-", "＋", "－"}
+
+
+def _signs_joined(parts: list[str]) -> list[str]:
+    """ "增 4" is one signed figure: PDF text layers put a space where the font changes."""
+    out: list[str] = []
+    for part in parts:
+        if out and out[-1] in _SIGN and classify(part) is not None and classify(part).number is not None:
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
+
+
 def _line_tokens(line: str) -> list[str]:
     """Split a running-text line into a label and trailing value cells (`规章 1 0 11`)."""
     if "\t" in line:
         return [clean_line(c) for c in line.split("\t")]
-    parts = line.split()
+    parts = _signs_joined(line.split())
     cut = len(parts)
     while cut > 0:
         v = classify(parts[cut - 1])
