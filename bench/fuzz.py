@@ -56,18 +56,24 @@ def worker(conn: Connection, seed: int, doc_share: float, memory_limit: int) -> 
         if i is None:
             return
         name, fmt, data = make_input(i, seed, doc_share)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         try:
             hostile.parse_both_ways(data, fmt)
             outcome, detail = "ok", ""
         except ParseError as e:  # parse_both_ways swallows these; here only for completeness
             outcome, detail = "ok", e.reason
         except BaseException as e:  # noqa: BLE001 - a crash is what we are looking for
-            outcome, detail = (
-                "crash",
-                f"{type(e).__module__}.{type(e).__qualname__}: {e}\n{traceback.format_exc()[-4000:]}",
-            )
-        conn.send((i, outcome, time.perf_counter() - start, f"{name} [{fmt}]", detail))
+            kind = f"{type(e).__module__}.{type(e).__qualname__}"
+            outcome, detail = "crash", f"{kind}: {e}\n{traceback.format_exc()[-4000:]}"
+        conn.send((i, outcome, time.perf_counter() - start, _cpu() - cpu, f"{name} [{fmt}]", detail))
+
+
+def _cpu() -> float:
+    """CPU seconds of this worker and of the processes it waited for (LibreOffice): unlike wall time, not
+    inflated when other jobs share the machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class Pool:
@@ -85,9 +91,12 @@ class Pool:
         proc.start()
         return {"proc": proc, "conn": parent, "task": None, "since": 0.0}
 
-    def run(self, indices, on_result) -> None:
+    def run(self, indices, on_result, deadline: float = float("inf")) -> None:
+        """Parse every index (or stop handing out new ones at `deadline`, a perf_counter time)."""
         pending = list(indices)[::-1]
         while pending or any(s["task"] is not None for s in self.slots):
+            if time.perf_counter() > deadline:
+                pending.clear()
             for slot in self.slots:
                 if slot["task"] is None and pending:
                     slot["task"], slot["since"] = pending.pop(), time.perf_counter()
@@ -107,7 +116,7 @@ class Pool:
                     detail = f"no answer within {self.limit:g} s"
                 else:
                     continue
-                on_result((slot["task"], "crash", time.perf_counter() - slot["since"], "?", detail))
+                on_result((slot["task"], "crash", time.perf_counter() - slot["since"], 0.0, "?", detail))
                 self._kill(slot)
                 self.slots[k] = self._spawn()
 
@@ -136,8 +145,16 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=float, default=30.0, help="seconds before an input counts as a hang")
     ap.add_argument("--doc-share", type=float, default=0.01, help="share of inputs mutated from a .doc (LibreOffice)")
+    ap.add_argument("--max-seconds", type=float, default=float("inf"), help="stop handing out inputs after this")
     ap.add_argument("--memory", type=int, default=3 << 30, help="address-space limit per worker, bytes (0: none)")
+    ap.add_argument(
+        "--soffice-timeout",
+        type=float,
+        default=10.0,
+        help="XXGK_SOFFICE_TIMEOUT for the workers: LibreOffice is killed after this many seconds (reason timeout)",
+    )
     args = ap.parse_args()
+    os.environ["XXGK_SOFFICE_TIMEOUT"] = str(args.soffice_timeout)
 
     CORPUS.extend(hostile.fuzz_corpus(with_doc=args.doc_share > 0))
     formats = Counter(fmt for _, fmt, _ in CORPUS)
@@ -147,15 +164,18 @@ def main() -> int:
     tried, crashes = 0, []
     by_format: Counter = Counter()
     slowest = (0.0, -1, "")
+    slowest_cpu = (0.0, -1, "")
     started = time.perf_counter()
 
     def on_result(result) -> None:
-        nonlocal tried, slowest
-        i, outcome, seconds, what, detail = result
+        nonlocal tried, slowest, slowest_cpu
+        i, outcome, seconds, cpu, what, detail = result
         tried += 1
         by_format[what.rsplit("[", 1)[-1].rstrip("]")] += 1
         if seconds > slowest[0]:
             slowest = (seconds, i, what)
+        if cpu > slowest_cpu[0]:
+            slowest_cpu = (cpu, i, what)
         if outcome == "crash":
             crashes.append((i, what, detail))
             _, fmt, data = make_input(i, args.seed, args.doc_share)
@@ -167,7 +187,7 @@ def main() -> int:
 
     pool = Pool(args.workers, args.seed, args.doc_share, args.limit, args.memory)
     try:
-        pool.run(range(args.count), on_result)
+        pool.run(range(args.count), on_result, started + args.max_seconds)
     finally:
         pool.close()
 
@@ -176,7 +196,9 @@ def main() -> int:
     print(f"documents tried   {tried}")
     print(f"  by format       {', '.join(f'{k} {v}' for k, v in sorted(by_format.items()))}")
     print(f"crashes           {len(crashes)}")
-    print(f"slowest input     {slowest[0]:.2f} s (input {slowest[1]}, {slowest[2]})")
+    print(f"slowest input     {slowest[0]:.2f} s wall (input {slowest[1]}, {slowest[2]})")
+    print(f"                  {slowest_cpu[0]:.2f} s CPU (input {slowest_cpu[1]}, {slowest_cpu[2]})")
+    print(f"LibreOffice limit {args.soffice_timeout:g} s (XXGK_SOFFICE_TIMEOUT); load average {os.getloadavg()[0]:.1f}")
     print(f"wall time         {elapsed:.0f} s ({tried / elapsed:.1f} documents/s, {args.workers} workers)")
     kinds = Counter(d.splitlines()[0].split(":")[0] for _, _, d in crashes)
     for kind, n in kinds.most_common():

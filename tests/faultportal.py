@@ -139,6 +139,7 @@ class Scenario:
     port: int = 0
     seed: SeedReport | None = None
     hits: Counter = field(default_factory=Counter)
+    bytes_sent: int = 0  # body bytes a size fault managed to send before the crawler hung up
 
     @property
     def agency(self) -> str:
@@ -295,7 +296,7 @@ def huge_length(r: Request) -> None:
             r.portal.stopping.wait(0.05)
     except OSError:
         pass
-    r.portal.bytes_sent[r.path] += sent
+    r.scenario.bytes_sent += sent  # type: ignore[union-attr]
 
 
 def endless_chunked(r: Request) -> None:
@@ -314,7 +315,7 @@ def endless_chunked(r: Request) -> None:
             sent += len(chunk)
     except OSError:
         pass
-    r.portal.bytes_sent[r.path] += sent
+    r.scenario.bytes_sent += sent  # type: ignore[union-attr]
     h.close_connection = True
 
 
@@ -617,9 +618,7 @@ class FaultPortal:
 
     def __init__(self, seeds: list[SeedReport], scenarios: list[str] | None = None):
         self.stopping = threading.Event()
-        self.bytes_sent: Counter = Counter()
         self.trap_hits: list[str] = []
-        self.log: list[tuple[str, str, int]] = []  # (scenario, path, status or -1)
         self._lock = threading.Lock()
         every = build_scenarios(seeds)
         self.scenarios = [sc for sc in every if scenarios is None or sc.name in scenarios]
@@ -836,6 +835,8 @@ def judge(sc: Scenario, conn, pid: str, trap_hits: int) -> Verdict:
         outcome = f"recorded: {detail}" if fault_failures else "nothing recorded"
         if expect not in reasons:
             problems.append(f"expected a '{expect}' failure, recorded {reasons or 'none'}")
+        if sc.bytes_sent > 2 * int(FAST_SETTINGS["DOWNLOAD_MAXSIZE"]):
+            problems.append(f"{sc.bytes_sent >> 20} MB were sent before the crawler gave up")
     elif expect == "refused":
         outcome = (
             "refused: " + ", ".join(f"{k}×{v}" for k, v in sorted(refused.items())) if refused else "nothing refused"

@@ -23,8 +23,6 @@ CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 # ---------------------------------------------------------------------------------------------------------------
 # Good documents: the seeds' figures in the renditions tests/renditions.py builds (our own wording and layout).
 
-RENDITION_KINDS = ("html", "html-gbk-lie", "docx", "xlsx")
-
 
 def rendition(expected: dict, kind: str) -> bytes:
     """A hand-labelled report (an expected JSON) as a TRS page, a Hanweb page that is GBK but declares UTF-8,
