@@ -23,7 +23,7 @@ import numpy as np
 from crawler.model import Finding, ParseError
 from crawler.parsing.readers.pdf_grid import Grid, Segment, lattice
 from crawler.parsing.readers.pdf_layout import Char
-from crawler.parsing.values import UNREADABLE, classify
+from crawler.parsing.values import UNREADABLE, classify, is_number
 
 DPI = 300
 PAGE_TIMEOUT = 120  # seconds of tesseract per page
@@ -123,11 +123,6 @@ def _words(rows: list[dict[str, str]], height: int, scale: float) -> list[_Word]
     return out
 
 
-def _is_number(text: str) -> bool:
-    v = classify(text)
-    return v is not None and v.number is not None
-
-
 def _figure_like(text: str) -> bool:
     """Mostly digits: a figure, maybe misread ("398S7S8")."""
     digits = sum(ch.isdigit() for ch in text)
@@ -215,9 +210,9 @@ def _digit_pass(clean: np.ndarray, grids: list[Grid], words: list[_Word], timeou
         grid = grids[g]
         r, c = cell
         place = Char(text2, grid.xs[c], grid.ys[r + 1], grid.xs[c + 1], grid.ys[r], grid.ys[r + 1])
-        if _is_number(text2):
+        if is_number(text2):
             out.append(_Word(place, min(conf for _, _, conf in parts)))
-            if out[-1].conf < _SURE or (_is_number(text1) and classify(text1) != classify(text2)):
+            if out[-1].conf < _SURE or (is_number(text1) and classify(text1) != classify(text2)):
                 doubtful.append(text2)
         elif text1:
             # tesseract drops a lone thin glyph ("1") from a block: read the cell by itself.
@@ -225,7 +220,7 @@ def _digit_pass(clean: np.ndarray, grids: list[Grid], words: list[_Word], timeou
             alone = np.pad(clean[y0:y1, x0:x1], pad, constant_values=255)
             words3 = [r for r in _tesseract(alone, timeout, "--psm", "7", *_DIGITS) if r.get("level") == "5"]
             text3 = "".join((r.get("text") or "").strip() for r in words3)
-            if _is_number(text3):
+            if is_number(text3):
                 place.text = text3
                 out.append(_Word(place, 0.0))
                 doubtful.append(text3)

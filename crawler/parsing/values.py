@@ -48,3 +48,9 @@ def classify(text: str) -> Value | None:
 def is_number(text: str) -> bool:
     v = classify(text)
     return v is not None and v.number is not None
+
+
+def is_figure(text: str | None) -> bool:
+    """A printed figure or a printed mark in its place (—, /, 无): not blank, not a label."""
+    v = classify(text) if text else None
+    return v is not None and (v.number is not None or v.marked)

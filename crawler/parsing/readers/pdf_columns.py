@@ -17,7 +17,7 @@ from crawler import template as tpl
 from crawler.parsing import labels
 from crawler.parsing.document import Table
 from crawler.parsing.normalize import squash
-from crawler.parsing.values import classify
+from crawler.parsing.values import is_figure
 
 # Column labels of every template table, compared squashed ("本年增/减", "结果维持", "自然人"…).
 _COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMPLATES for c in tpl.cells(t)) | {
@@ -58,11 +58,6 @@ def words(line) -> list[Word]:
     return out
 
 
-def _is_value(w: Word) -> bool:
-    v = classify(w.text)
-    return v is not None and (v.number is not None or v.marked)
-
-
 def _overlap(a: Word, b: Word) -> float:
     return min(a.x1, b.x1) - max(a.x0, b.x0)
 
@@ -74,7 +69,7 @@ def header_band(rows: list[list[Word]], i: int) -> tuple[list[Word], list[Word],
     j = i
     while j < len(rows) and j < i + 8:
         line = rows[j]
-        if any(_is_value(w) for w in line):
+        if any(is_figure(w.text) for w in line):
             break
         fresh = [w for w in line if id(w) not in used]
         found = False
@@ -180,7 +175,9 @@ class ColumnReader:
         label: list[Word] = []
         values: dict[int, Word] = {}
         for w in line:
-            if _is_value(w) or (len(squash(w.text)) <= 10 and any(c.isdigit() for c in w.text) and w.x0 >= first.x0):
+            if is_figure(w.text) or (
+                len(squash(w.text)) <= 10 and any(c.isdigit() for c in w.text) and w.x0 >= first.x0
+            ):
                 k = min(range(len(self.columns)), key=lambda k: abs(self.columns[k].cx - w.cx))
                 col = self.columns[k]
                 if k in values or abs(col.cx - w.cx) > max(col.x1 - col.x0, 2 * (w.y1 - w.y0)):
@@ -222,7 +219,7 @@ class ColumnReader:
         while i < len(lines):
             line = lines[i]
             head = header_band(lines, i)
-            if head and all(w.x0 >= head[0][0].x0 - 1 and not _is_value(w) for ln in lines[head[2] :] for w in ln):
+            if head and all(w.x0 >= head[0][0].x0 - 1 and not is_figure(w.text) for ln in lines[head[2] :] for w in ln):
                 # A header followed by nothing but header words is cut by the page break:
                 # finish its stacks on the next page, placed above that page's lines.
                 self.carry = lines[i:]

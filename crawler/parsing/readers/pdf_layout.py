@@ -17,7 +17,7 @@ from crawler.parsing.document import Document, Table
 from crawler.parsing.normalize import squash
 from crawler.parsing.readers.pdf_columns import ROW_START, ColumnReader, words
 from crawler.parsing.readers.pdf_grid import Grid, page_grids
-from crawler.parsing.values import classify
+from crawler.parsing.values import is_figure
 
 
 @dataclass(slots=True)
@@ -146,11 +146,6 @@ def _same_columns(a: Grid, b: Grid) -> bool:
     return len(a.xs) == len(b.xs) and all(abs(x - y) <= 3 for x, y in zip(a.xs, b.xs, strict=True))
 
 
-def _is_value(text: str | None) -> bool:
-    v = classify(text) if text else None
-    return v is not None and (v.number is not None or v.marked)
-
-
 def _names(text: str) -> str | None:
     s = squash(text)
     return labels.match_application_row(s, s, False) or labels.match_active_row(s)
@@ -162,10 +157,10 @@ def _join_split_row(prev: Table, cur: Table) -> None:
     last, first = prev.rows[-1], cur.rows[0]
     if len(last) != len(first):
         return
-    if any(_is_value(a) and _is_value(b) for a, b in zip(last, first, strict=True)):
+    if any(is_figure(a) and is_figure(b) for a, b in zip(last, first, strict=True)):
         return  # two rows of figures
     for a, b in zip(last, first, strict=True):
-        if b and not _is_value(b):
+        if b and not is_figure(b):
             if ROW_START.match(squash(b)):
                 return  # a new row's label
             named = _names(b)
