@@ -20,7 +20,7 @@ from crawler.parsing import meta, parse_bytes, sniff
 from crawler.registry import Registry
 from storage.bookkeeping import Bookkeeping
 from storage.clock import http_date, utcnow
-from storage.db import connect, default_db_path, transaction
+from storage.db import connect, default_db_path, sqlite3, transaction
 from storage.figures import FIGURES, key_figures
 from storage.records import DocumentRecord, HttpMeta, IngestResult, StoredReport
 from storage.schema import migrate, sync_cell_keys
@@ -41,9 +41,13 @@ class Archive(Bookkeeping):
         self.store = DocumentStore(store_dir_for(self.db_path))
 
     def close(self) -> None:
-        # Keeps the query planner's statistics current as the archive grows (cheap: it samples).
-        self.conn.execute("PRAGMA optimize")
-        self.conn.close()
+        try:
+            # Keeps the query planner's statistics current as the archive grows (cheap: it samples).
+            self.conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass  # statistics are an optimisation; a full disk must not turn a clean close into a crash
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> Archive:
         return self

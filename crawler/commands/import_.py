@@ -21,12 +21,19 @@ def _line(path: str, r) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from storage import Archive, default_db_path
+    from storage.db import sqlite3
 
     if args.url and len(args.files) > 1:
         print("xxgk import: --url names one document; give one FILE with it", file=sys.stderr)
         return 2
     status = 0
-    with Archive(args.db or default_db_path()) as archive:
+    db = args.db or default_db_path()
+    try:
+        archive = Archive(db)
+    except (OSError, sqlite3.Error) as e:
+        print(f"xxgk import: cannot open the archive {db}: {e}", file=sys.stderr)
+        return 2
+    with archive:
         for name in args.files:
             path = Path(name)
             try:
@@ -35,16 +42,22 @@ def run(args: argparse.Namespace) -> int:
                 print(f"xxgk import: {name}: cannot read file ({e.strerror})", file=sys.stderr)
                 status = 2
                 continue
-            result = archive.ingest(
-                data,
-                url=args.url or path.resolve().as_uri(),
-                agency=args.agency,
-                year=args.year,
-                kind=args.kind,
-                published_at=args.published_at,
-                published_source="manual" if args.published_at else None,
-                parse_options={"ocr": True} if args.ocr else None,
-            )
+            try:
+                result = archive.ingest(
+                    data,
+                    url=args.url or path.resolve().as_uri(),
+                    agency=args.agency,
+                    year=args.year,
+                    kind=args.kind,
+                    published_at=args.published_at,
+                    published_source="manual" if args.published_at else None,
+                    parse_options={"ocr": True} if args.ocr else None,
+                )
+            except (OSError, sqlite3.Error) as e:
+                # A full disk or a broken archive: the transaction rolled back, nothing half-written.
+                print(f"xxgk import: {name}: not archived: {e}", file=sys.stderr)
+                status = 2
+                continue
             if result.parse_status == "failed":
                 # Kept in the archive all the same (report #N, parse_status failed), so nothing is lost.
                 print(
