@@ -83,7 +83,10 @@ def _near(text: str, word: str) -> int:
 
     One wrong character is the usual typo or OCR slip (本年浙收, 子以公开, 茜止公开)."""
     n = len(word)
+    first, second = word[0], word[1]
     for start in range(len(text) - n, -1, -1):
+        if text[start] != first and text[start + 1] != second:
+            continue  # two slips already
         if sum(a != b for a, b in zip(text[start : start + n], word, strict=True)) <= 1:
             return start + n
     return -1

@@ -24,6 +24,7 @@ REVIEW_COLS = [c for c, _ in tpl.REVIEW_COLUMNS]
 _DEFAULT_ACTIVE = {t: {row: cols for row, _, _, cols in tpl.ACTIVE_ROWS[t]} for t in tpl.TEMPLATES}
 _ENUMERATED = re.compile(r"^\(?[一二三四五六七八九十\d]{1,2}[).、]")
 _SHORT = 40  # longer label text is prose, not a table label
+_BUFFER_CHARS = 600  # far more than any printed row label and its headers
 
 
 @dataclass
@@ -71,6 +72,10 @@ class _Walk:
                 self.active_cols = None
         self._passed_over(s)
         self.buffer.append(s)
+        # Label text that never met a value (headers, stray cells) must not pile up: every label
+        # is matched against the buffer, so an unbounded one makes huge tables quadratic.
+        while len(self.buffer) > 1 and sum(map(len, self.buffer)) > _BUFFER_CHARS:
+            self.buffer.pop(0)
 
     def _row_named(self, text: str) -> str | None:
         if self.region == "active":
@@ -85,10 +90,11 @@ class _Walk:
         """A row label followed by the next row's label, with no cell between: the row is printed
         without any cell (PDF text drops blank cells). Count it incomplete, so that a reader with
         a more faithful reading (PDF positions) is asked for it."""
-        if not self.buffer:
+        now = self._row_named(s) if self.buffer else None
+        if now is None:
             return
-        before, now = self._row_named("".join(self.buffer)[-_SHORT * 3 :]), self._row_named(s)
-        if before and now and before != now and not now.startswith(before + "."):
+        before = self._row_named("".join(self.buffer)[-_SHORT * 3 :])
+        if before and before != now and not now.startswith(before + "."):
             if before not in self.out.incomplete and not any(k.startswith(before + ".") for k in self.out.cells):
                 self.out.incomplete.append(before)
 
