@@ -165,6 +165,7 @@ class _Walk:
             return i + 1
         row = labels.match_application_row(text[-_SHORT * 3 :], last, self.other_group)
         if row is None:
+            self.buffer = []  # values under a label that names no row: that label is spent
             return i + 1
         # (六)其他处理 opens a group whose last row may print as a bare "3.其他" (2021 format).
         self.other_group = row.startswith("other.") or "其他处理" in text
