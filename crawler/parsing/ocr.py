@@ -39,10 +39,6 @@ class OcrPage:
     doubtful: list[str] = field(default_factory=list)  # numbers read with low confidence
 
 
-def enabled(requested: bool) -> bool:
-    return requested or os.environ.get("XXGK_OCR", "").strip() in ("1", "true", "yes")
-
-
 def _runs(dark: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, start, end) of each horizontal run of dark pixels at least min_len long."""
     h, w = dark.shape

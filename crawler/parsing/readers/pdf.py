@@ -8,6 +8,7 @@ file is refused as `no_text` (or, when only some pages are scans, reported in a 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -110,16 +111,20 @@ def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
     return doc
 
 
-def read_pdf(data: bytes, ocr: bool = False) -> Document:
-    from crawler.parsing.ocr import enabled
+def _ocr_enabled(requested: bool) -> bool:
+    return requested or os.environ.get("XXGK_OCR", "").strip().lower() in ("1", "true", "yes")
 
+
+def read_pdf(data: bytes, ocr: bool = False) -> Document:
     pdf = _open(data)
     try:
         texts = _page_texts(pdf)
         pages = len(pdf)
+        if not pages:
+            raise ParseError("unreadable", "the PDF has no pages")
         title = (pdf.get_metadata_dict() or {}).get("Title") or None
         scanned = [i for i, t in enumerate(texts) if not t.strip()]
-        if scanned and enabled(ocr):
+        if scanned and _ocr_enabled(ocr):
             return _ocr(pdf, scanned, title)
     finally:
         pdf.close()

@@ -4,8 +4,9 @@ A header cell's words stack vertically ("商业/企业", "结果/维持", "本�
 ends when its words spell a template column label, and its x-extent is a column. Value words
 go to the column under which they sit; a row starts at an enumerated label ("（二）", "3.",
 "一、") or at a line of values, and wrapped label lines join it. Rows without any value print
-"" in every column. The columns stay open across a page break, where the header is not
-repeated, until a line that cannot be a table row (prose, a heading across the columns).
+"" in every column when their label names a template row. The columns stay open across a
+page break, where the header is not repeated, until a line that cannot be a table row (prose,
+a heading across the columns); a header cut by the page break is finished on the next page.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ _COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMP
     squash(s) for s in ("本年处理决定数量", "采购总金额", "本年收费金额")
 }
 _PREFIXES = frozenset(label[:k] for label in _COLUMN_LABELS for k in range(1, len(label)))
-# A label that opens a row: an enumerator, or a table-二 block heading (第二十条第（五）项).
 _PAGE_ABOVE = 10_000.0  # y offset that puts lines carried from the previous page above this one
+# A label that opens a row: an enumerator, or a table-二 block heading (第二十条第（五）项).
 ROW_START = re.compile(
     r"^(?:\([一二三四五六七八九十]{1,3}\)|[一二三四五六七八九十]{1,3}[、.]|\d{1,2}\.|第[一二三四五六七八九十]+条)"
 )

@@ -2,8 +2,10 @@
 
 pdfium's plain text drops blank cells (a row printed with 3 of 7 numbers reads as 3 values).
 Here every character is placed: inside a ruled table it goes to the cell under it (pdf_grid),
-so blank cells come out as "" and merged cells as None; pages whose tables have no ruling
-lines get columns from their header (pdf_columns). Running text keeps pdfium's line order.
+so blank cells come out as "" and merged cells as None; the rest is grouped into printed
+lines by baseline, and tables there without ruling lines get their columns from their header
+(pdf_columns). A table row that a page break cut in two is joined again. The characters and
+grids of a page come from its text layer or, for a scan, from OCR (crawler.parsing.ocr).
 """
 
 from __future__ import annotations
