@@ -39,6 +39,7 @@ APPLICATION_ROWS: list[tuple[str, tuple[str, ...]]] = [
     ("carry_forward", ("结转下年", "结转下一年", "转下年度")),
 ]
 
+_FUZZY_SPAN = 60  # characters of label text searched for misspelt keywords
 _FUZZY_MIN = 4  # shorter keywords with one character changed collide (第三方/第三项)
 
 # A bare "总计" or "3.其他" is only a row label in context; see match_application_row.
@@ -102,9 +103,14 @@ def _best(text: str, rules: list[tuple[str, tuple[str, ...]]]) -> tuple[str, int
                 if best is None or cand[:2] > best[:2]:
                     best = cand
     if best is None:  # nothing spelled right: allow one slip in keywords long enough to stay apart
+        # A row label sits at the end and the scan is per character: look at the tail only,
+        # but report positions in the whole text, as the exact pass does.
+        offset = max(0, len(text) - _FUZZY_SPAN)
+        tail = text[offset:]
         for rid, words in rules:
             for w in words:
-                end = _near(text, w) if len(w) >= _FUZZY_MIN else -1
+                end = _near(tail, w) if len(w) >= _FUZZY_MIN else -1
+                end = end + offset if end >= 0 else -1
                 if end >= 0 and (best is None or (end, len(w)) > best[:2]):
                     best = (end, len(w), rid)
     return (best[2], best[0]) if best else None

@@ -65,6 +65,9 @@ def _cell_per_line(lines: list[str]) -> list[str | Table]:
 
 def read_text(data: bytes | str, fmt: str = "text") -> Document:
     text = data if isinstance(data, str) else decode(data)
+    # NUL bytes (damaged or UTF-16-mangled files) carry nothing; left in, one at the start of a
+    # cell line hides its tab and shifts every value after it.
+    text = text.replace("\x00", "")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if sum(1 for ln in lines if _CELL_LINE.match(ln)) >= 30:
         return Document(_cell_per_line(lines), fmt)
