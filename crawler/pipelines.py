@@ -1,10 +1,10 @@
 """The archive pipeline: every item goes through storage.Archive (store → parse → cells).
 
 One `ArchiveWriter` per database and crawl process, shared by all the portals crawled at once. Its writes run
-in one *worker process*: parsing is CPU work (a 50,000-row table, a PDF, a decompression bomb the reader
-refuses), and in a thread it would hold the GIL and stall the Twisted reactor long enough for other downloads
-to time out. The worker is the archive's only writer; the crawl process keeps a read-only use of the archive
-for `known_document` lookups. Each ingest is one archive transaction: a killed crawl loses at most the items in
+in *worker processes* (XXGK_ARCHIVE_WORKERS, default 2): parsing is CPU work (a 50,000-row table, a PDF, a
+decompression bomb the reader refuses), and in a thread it would hold the GIL and stall the Twisted reactor long
+enough for other downloads to time out. Every write of one report goes to the same worker; SQLite serialises
+the transactions. The crawl process keeps a read-only use of the archive for `known_document` lookups. Each ingest is one archive transaction: a killed crawl loses at most the items in
 flight, which the next run fetches again because the archive does not know them yet.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -118,7 +119,7 @@ def _http(fetched) -> dict:
 class ArchiveWriter:
     _open: dict[Path, ArchiveWriter] = {}
 
-    def __init__(self, db_path: Path, registry_path: str | None, run_id: int | None, lock_held: bool):
+    def __init__(self, db_path: Path, registry_path: str | None, run_id: int | None, lock_held: bool, workers: int = 2):
         from storage import Archive
 
         self.db_path = db_path
@@ -137,7 +138,7 @@ class ArchiveWriter:
             run_id = self.reader.start_crawl_run("scrapy crawl")
         self.run_id = run_id
         self.users = 0
-        self.executor = self._executor()
+        self.executors = [self._executor() for _ in range(max(1, workers))]
 
     def _executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -154,7 +155,11 @@ class ArchiveWriter:
         if writer is None:
             run = settings.get("XXGK_CRAWL_RUN")
             writer = cls(
-                path, settings.get("XXGK_REGISTRY"), int(run) if run else None, settings.getbool("XXGK_LOCK_HELD")
+                path,
+                settings.get("XXGK_REGISTRY"),
+                int(run) if run else None,
+                settings.getbool("XXGK_LOCK_HELD"),
+                settings.getint("XXGK_ARCHIVE_WORKERS", 2),
             )
             cls._open[path] = writer
         writer.users += 1
@@ -164,7 +169,8 @@ class ArchiveWriter:
         self.users -= 1
         if self.users > 0:
             return
-        self.executor.shutdown(wait=True)
+        for executor in self.executors:
+            executor.shutdown(wait=True)
         if self.own_run:
             results = list(RESULTS.values())
             status = "ok" if all(r.status in ("ok", "empty") for r in results) else "partial"
@@ -181,14 +187,17 @@ class ArchiveWriter:
             self.lock.release()
         type(self)._open.pop(self.db_path, None)
 
-    async def run(self, name: str, *args) -> Any:
-        """Call the archive in the worker. A worker that died (killed by the OS on a bomb the reader did not
-        stop) is replaced; the call that killed it fails and is counted as a storage error."""
+    async def run(self, name: str, *args, key: str = "") -> Any:
+        """Call the archive in a worker. Calls with the same `key` (a report's agency and year, a URL) always go
+        to the same worker, so two versions of one report are never written at once; different reports are
+        parsed in parallel. A worker that died (killed by the OS on a bomb the reader did not stop) is replaced;
+        the call that killed it fails and is counted as a storage error."""
+        index = zlib.crc32(key.encode()) % len(self.executors)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, _worker_call, name, args)
+            return await loop.run_in_executor(self.executors[index], _worker_call, name, args)
         except BrokenProcessPool:
-            self.executor = self._executor()
+            self.executors[index] = self._executor()
             raise
 
     def known_document(self, url: str):
@@ -222,7 +231,8 @@ class ArchivePipeline:
         assert writer is not None
         try:
             if isinstance(item, ReportItem):
-                result = await writer.run("ingest", item)
+                identity = f"{item.agency}:{item.year}" if item.agency and item.year else item.fetched.url
+                result = await writer.run("ingest", item, key=identity)
                 self._count(result["status"], result["parse_status"])
                 logger.info(
                     "report %s: %s %s %s (%s, published %s from %s)",
@@ -235,10 +245,10 @@ class ArchivePipeline:
                     item.published_source,
                 )
             elif isinstance(item, DocumentItem):
-                await writer.run("store", item)
+                await writer.run("store", item, key=item.fetched.url)
                 self.result.documents_stored += 1
             elif isinstance(item, SeenItem):
-                await writer.run("mark_seen", item.url)
+                await writer.run("mark_seen", item.url, key=item.url)
         except Exception:
             # The archive refused a write (disk full, locked too long, worker died): the crawl goes on, the run
             # says so, and the next run fetches the document again (the archive does not know it).

@@ -34,6 +34,7 @@ XXGK_RETRY_BACKOFF_BASE = 2.0  # seconds; doubles with each retry of the same re
 XXGK_RETRY_BACKOFF_MAX = 120.0
 XXGK_MAX_RETRY_AFTER = 600.0  # a longer Retry-After gives up on the request (recorded) instead of stalling
 XXGK_CRAWL_RUN = None  # set by crawler.crawl: the crawl-run id every item is recorded under
+XXGK_ARCHIVE_WORKERS = 2  # processes that parse and write to the archive (one report always to the same one)
 XXGK_PARALLEL_PORTALS = 8  # portals crawled at the same time (each one politely, see below)
 XXGK_PROGRESS_SECONDS = 10.0  # how often `xxgk crawl` prints its progress line
 

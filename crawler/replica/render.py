@@ -22,7 +22,7 @@ from pathlib import Path
 from crawler import template as tpl
 from crawler.replica.figures import Figures
 
-RENDER_VERSION = "1"  # bump when the layout changes: cached conversions are keyed by it
+RENDER_VERSION = "3"  # bump when the layout changes: cached conversions are keyed by it
 
 
 @dataclass
@@ -255,11 +255,27 @@ def _positions(grid: Grid) -> tuple[list[tuple[int, int, Span]], int]:
     return out, width
 
 
+# Column widths in inches as the template prints them: wide label columns, narrow figure columns (6.5in of text).
+_WIDTHS = {4: [2.0, 1.5, 1.5, 1.5], 10: [0.6, 0.9, 1.57] + [0.49] * 7, 15: [0.433] * 15}
+
+
 def _docx_table(doc, grid: Grid) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Inches
+
     placed, width = _positions(grid)
     table = doc.add_table(rows=len(grid), cols=width)
     table.style = "Table Grid"
+    table.autofit = False
     cells = table._cells  # once: table.cell() recomputes the whole grid on every call
+    for i, w in enumerate(_WIDTHS.get(width, [6.5 / width] * width)):
+        table.columns[i].width = Inches(w)  # the grid LibreOffice lays out by
+        for r in range(len(grid)):
+            cells[r * width + i].width = Inches(w)  # and each cell, as Word does
+    for row in table.rows:  # a row is never split over two pages, as in most typeset reports
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        row._tr.trPr[-1].set(qn("w:val"), "true")
     for r, c, span in placed:
         cell = cells[r * width + c]
         if span.rows > 1 or span.cols > 1:

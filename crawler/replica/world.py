@@ -162,7 +162,7 @@ _FORMATS = {
     ("demo-zibo", "淄博市人民政府"): dict.fromkeys(YEARS, "json"),
     ("demo-zibo", "淄博市人民防空办公室"): {**dict.fromkeys(YEARS, "json"), 2022: "pdf", 2023: "pdf"},
     ("demo-jiaxing", "嘉兴市人民防空办公室"): {2019: "doc"},
-    ("demo-dadukou", "重庆市大渡口区人民防空办公室"): {2019: "doc", 2020: "doc", 2021: "zip", 2022: "docx"},
+    ("demo-dadukou", "重庆市大渡口区人民防空办公室"): {2019: "doc", 2020: "docx", 2021: "zip", 2022: "docx"},
     ("demo-rongxi", "榕溪县教育局"): {2023: "pdf", 2024: "pdf", 2025: "pdf"},
 }
 _MISSING = {("demo-jiaxing", "嘉兴市人民政府", 2023)}
