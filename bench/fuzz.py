@@ -52,7 +52,10 @@ def worker(conn: Connection, seed: int, doc_share: float, memory_limit: int) -> 
     from crawler.model import ParseError
 
     while True:
-        i = conn.recv()
+        try:
+            i = conn.recv()
+        except EOFError:  # the parent is gone
+            return
         if i is None:
             return
         name, fmt, data = make_input(i, seed, doc_share)

@@ -290,7 +290,7 @@ def huge_length(r: Request) -> None:
     sent = 0
     try:
         h.wfile.write(b"%PDF-1.7\n")
-        while sent < 64 << 20 and not r.portal.stopping.is_set():
+        while sent < 256 << 20 and not r.portal.stopping.is_set():
             h.wfile.write(b"\0" * 65536)
             sent += 65536
             r.portal.stopping.wait(0.05)
@@ -741,11 +741,12 @@ def load_seeds(paths: list[Path], expected: Callable[[Path], dict]) -> list[Seed
 # Crawling the fault portals and judging what the archive recorded (shared by tests/test_faults.py and
 # bench/faults.py).
 
-# Small timeouts and few, short retries keep one crawl of every fault portal under a minute.
+# Short timeouts (10 s: long enough for a loaded 2-core machine) and few, short retries keep one crawl of every
+# fault portal around a minute.
 FAST_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "AUTOTHROTTLE_ENABLED": "False",
-    "DOWNLOAD_TIMEOUT": "3",
+    "DOWNLOAD_TIMEOUT": "10",
     "RETRY_TIMES": "2",
     "XXGK_RETRY_BACKOFF_BASE": "0.2",
     "XXGK_RETRY_BACKOFF_MAX": "1",
@@ -835,7 +836,8 @@ def judge(sc: Scenario, conn, pid: str, trap_hits: int) -> Verdict:
         outcome = f"recorded: {detail}" if fault_failures else "nothing recorded"
         if expect not in reasons:
             problems.append(f"expected a '{expect}' failure, recorded {reasons or 'none'}")
-        if sc.bytes_sent > 2 * int(FAST_SETTINGS["DOWNLOAD_MAXSIZE"]):
+        # bytes sent, not read: loopback socket buffers hold a few MB the crawler never reads
+        if sc.bytes_sent > 4 * int(FAST_SETTINGS["DOWNLOAD_MAXSIZE"]):
             problems.append(f"{sc.bytes_sent >> 20} MB were sent before the crawler gave up")
     elif expect == "refused":
         outcome = (

@@ -18,16 +18,6 @@ from conftest import expected_for, seed_paths
 
 SCENARIOS = [sc.name for sc in fp.build_scenarios(fp.load_seeds(seed_paths(), expected_for))]
 
-# Faults the crawl records, but under a vaguer reason than it should (see the issue-6 report): Scrapy 2.13+
-# wraps Twisted's errors (DownloadFailedError, ResponseDataLossError, DownloadConnectionRefusedError,
-# DownloadCancelledError) and spiders/base/outcome.py:failure_reason does not unwrap them yet.
-MISCLASSIFIED = {
-    "connection_reset": "recorded as 'error' (DownloadFailedError), not 'connection'",
-    "empty_reply": "recorded as 'error' (DownloadFailedError), not 'connection'",
-    "reset_mid_body": "recorded as 'error' (ResponseDataLossError), not 'connection'",
-    "endless_download": "recorded as 'error' (DownloadCancelledError, empty detail), not 'too_large'",
-}
-
 
 @pytest.fixture(scope="module")
 def fault_crawl(tmp_path_factory):
@@ -70,13 +60,7 @@ def test_no_good_report_is_lost(fault_crawl):
     assert {v.scenario.name: v.rows_lost for v in verdicts if v.rows_lost} == {}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=MISCLASSIFIED[n], strict=False)) if n in MISCLASSIFIED else n
-        for n in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("name", SCENARIOS)
 def test_fault_is_recorded_as_expected(fault_crawl, name: str):
     verdict = fault_crawl["verdicts"][name]
     assert verdict.rows_lost == 0
