@@ -1,7 +1,7 @@
 """A synthetic archive at scale, then the latency journalists would feel in Datasette.
 
     .venv/bin/python bench/archive.py                      # 100k reports × ~200 cells
-    .venv/bin/python bench/archive.py --reports 1000000    # the 1M option (about an hour)
+    .venv/bin/python bench/archive.py --reports 1000000    # the 1M option (hours: ~60 reports/s here)
     .venv/bin/python bench/archive.py --reuse              # skip the build, measure an existing archive
 
 Builds the archive through the real write path (Archive.ingest_parsed: document store with fsync,
