@@ -20,7 +20,7 @@ def sniff(data: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):  # a damaged directory
             return "binary"
         if "word/document.xml" in names:
             return "docx"
