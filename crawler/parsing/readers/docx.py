@@ -212,7 +212,9 @@ def read_docx(data: bytes) -> Document:
         part = OpcPackage.open(io.BytesIO(data)).main_document_part
         # A macro-enabled or template document loads as a plain part: parse its XML the same way.
         root = part.element if hasattr(part, "element") else parse_xml(part.blob)
-    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile) as e:
+    except (
+        PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error, NotImplementedError
+    ) as e:  # fmt: skip
         raise ParseError("unreadable", f"the DOCX cannot be opened ({e})") from e
     body = root.find(W + "body")
     if body is None:
