@@ -399,7 +399,10 @@ def _walk_children(el, lines: _Lines) -> None:
 def read_html(data: bytes) -> Document:
     root = _parse(decode_html(data))
     title = _title_hint(root)
-    _strip_junk(root)
+    try:
+        _strip_junk(root)
+    except ValueError as e:  # lxml refuses control characters it meets while re-joining text
+        raise ParseError("unreadable", f"the HTML cannot be read ({e})") from e
     body = find_body(root)
     lines = _Lines()
     try:
