@@ -128,7 +128,7 @@ def test_a_name_that_resolves_to_loopback_is_refused():
 PROCESS_STARTERS = {
     "crawler/parsing/readers/office.py": "soffice (convert only, own profile, macros off, timeout)",
     "crawler/parsing/ocr.py": "pdftoppm/tesseract (OCR of a PDF's page images, timeout)",
-    "crawler/commands/demo.py": "xxgk crawl subprocesses against the replica portals",
+    "crawler/replica/demo.py": "`xxgk crawl` subprocesses against the replica portals (xxgk demo)",
 }
 _DANGEROUS_CALLS = {"system", "popen", "Popen", "run", "call", "check_call", "check_output", "exec", "eval", "execv",
                     "execve", "execvp", "spawnv", "startfile", "create_subprocess_exec", "create_subprocess_shell"}  # fmt: skip
