@@ -27,7 +27,7 @@ XXGK_ALLOWED_PRIVATE_NETWORKS = [n for n in os.environ.get("XXGK_ALLOWED_PRIVATE
 # (If-None-Match / If-Modified-Since) so that edits after publication are caught; 0 rechecks on every run.
 XXGK_RECHECK_DAYS = float(os.environ.get("XXGK_RECHECK_DAYS", "7"))
 XXGK_MAX_PAGES_PER_PORTAL = 600  # listing/navigation pages, not documents: a runaway guard
-XXGK_HUB_DEPTH = 2  # generic path: link hops from the start page while looking for the 年报 column
+XXGK_HUB_DEPTH = 3  # generic path: link hops from the start page while looking for the 年报 column
 XXGK_ZIP_MAX_MEMBERS = 50
 XXGK_ZIP_MAX_TOTAL = None  # uncompressed bytes read out of one zip (zip bombs); None: 2 × DOWNLOAD_MAXSIZE
 XXGK_RETRY_BACKOFF_BASE = 2.0  # seconds; doubles with each retry of the same request
@@ -94,6 +94,9 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 # The browser fetches scripts and XHRs itself, past Scrapy's middlewares: the same confinement applies there.
 PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.abort_browser_request"
 
+# Scrapy's telnet console and (2.19+) remote-control HTTP server both run code sent to a local port: a crawler of
+# untrusted sites opens neither (and each costs time to start and stop for every portal).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"

@@ -315,3 +315,114 @@ def test_scrapy_list_and_scrapy_crawl_follow_the_registry(replica, tmp_path):
     with Archive(tmp_path / "s.db") as archive:
         run = archive.conn.execute("SELECT command, status FROM crawl_runs").fetchone()
         assert (run["command"], run["status"]) == ("scrapy crawl", "ok")
+
+
+def _site(root: Path) -> dict[str, str]:
+    """A county portal shaped unlike the replicas: image navigation, a 信息公开 hub, the 年报 column holding one
+    sub-list per department and a year folder, a title cut short without an ellipsis, a report behind
+    downfile.jsp, and a GBK home page. Returns {agency: path of the document archived as its report}."""
+    from datetime import date as day
+
+    from crawler.replica.figures import seed_figures, series
+    from crawler.replica.render import Report, article_html, to_docx
+
+    seed = seed_figures()[4]
+
+    def report(agency: str) -> Report:
+        return Report(
+            series(agency, [2023], seed=None)[2023], f"{agency}2023年政府信息公开工作年度报告", day(2024, 1, 20)
+        )
+
+    def page(title: str, body: str, head: str = "") -> str:
+        return f'<html><head><meta charset="utf-8"><title>{title}</title>{head}</head><body>{body}</body></html>'
+
+    files = {
+        "index.html": (
+            '<html><head><meta charset="gb2312"><title>某某县人民政府门户网站</title></head><body><div id="nav">'
+            '<a href="/index.html"><img src="/i/home.png" alt="首页"></a><a href="/zwgk/index.shtml"><img src="/i/zwgk.png" alt="政务公开"></a>'
+            '</div><div class="news"><a href="/xw/1.html">县长调研城市更新</a></div></body></html>'
+        ).encode("gbk"),
+        "zwgk/index.shtml": page(
+            "政务公开",
+            '<ul class="menu"><li><a href="/zwgk/xxgk/index.shtml">信息公开</a></li><li><a href="/zwgk/zcjd/">政策解读</a></li></ul>',
+        ),
+        "zwgk/xxgk/index.shtml": page(
+            "信息公开",
+            '<div class="left"><a href="/zwgk/xxgk/zn.shtml">信息公开指南</a><a href="/zwgk/xxgk/nb/">信息公开年报</a></div>',
+        ),
+        "zwgk/xxgk/nb/index.html": page(
+            "信息公开年报",
+            '<table><tr><td><a href="/zwgk/xxgk/nb/bm/jyj/">县教育局</a></td><td><a href="/zwgk/xxgk/nb/bm/mzj/index.html">县民政局</a></td>'
+            '<td><a href="2023/">2023年度</a></td></tr></table><ul><li><a href="/zwgk/xxgk/nb/202403/t20240325_1.html">'
+            "某某县人民政府2023年度政府信息公开工作年度报</a> 2024-03-25</li></ul>",
+        ),
+        "zwgk/xxgk/nb/202403/t20240325_1.html": page(
+            "某某县人民政府2023年度政府信息公开工作年度报告_某某县人民政府",
+            '<div class="top"><a href="/sqb.doc">依申请公开申请表.doc</a></div><div class="con"><p>发布时间：2024-03-25</p>'
+            '<p>附件：<a href="/module/download/downfile.jsp?classid=0&filename=ab12.docx">2023年报.docx</a></p></div>',
+        ),
+        "module/download/downfile.jsp": to_docx(report("某某县人民政府")),
+        "zwgk/xxgk/nb/bm/jyj/index.html": page(
+            "县教育局",
+            '<ul><li><a href="./t20240120_2.html">某某县教育局2023年政府信息公开工作年度报告</a><span>2024-01-20</span></li></ul>',
+        ),
+        "zwgk/xxgk/nb/bm/jyj/t20240120_2.html": page(
+            "某某县教育局",
+            f'<div class="TRS_Editor">{article_html(report("某某县教育局"))}</div>',
+            '<meta name="PubDate" content="2024-01-20 10:00">',
+        ),
+        "zwgk/xxgk/nb/bm/mzj/index.html": page(
+            "县民政局", f'<ul><li><a href="mz.html">{seed.agency}2023年政府信息公开工作年度报告</a></li></ul>'
+        ),
+        "zwgk/xxgk/nb/bm/mzj/mz.html": page(
+            f"{seed.agency}2023年政府信息公开工作年度报告",
+            f'<div class="info">发布日期：2024年01月22日</div>{article_html(report(seed.agency))}',
+        ),
+        "zwgk/xxgk/nb/2023/index.html": page(
+            "2023年度",
+            '<ul><li><a href="/zwgk/xxgk/nb/2023/hb.html">某某县环保局2023年政府信息公开工作年度报告</a></li></ul>',
+        ),
+        "zwgk/xxgk/nb/2023/hb.html": page(
+            "某某县环保局2023年政府信息公开工作年度报告",
+            f"<div>发布日期：2024年01月25日</div>{article_html(report('某某县环保局'))}",
+        ),
+    }
+    for rel, body in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body if isinstance(body, bytes) else body.encode())
+    return {
+        "某某县人民政府": "/module/download/downfile.jsp?classid=0&filename=ab12.docx",
+        "某某县教育局": "/zwgk/xxgk/nb/bm/jyj/t20240120_2.html",
+        seed.agency: "/zwgk/xxgk/nb/bm/mzj/mz.html",
+        "某某县环保局": "/zwgk/xxgk/nb/2023/hb.html",
+    }
+
+
+def test_the_generic_spider_on_a_portal_shaped_unlike_the_replicas(tmp_path):
+    expected = _site(tmp_path / "site")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path / "site")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        base = f"http://127.0.0.1:{port}"
+        registry = tmp_path / "registry.yaml"
+        registry.write_text("portals: []\n", encoding="utf-8")  # the portal is not in any registry
+        args = crawl_args(tmp_path / "g.db", registry)
+        done = xxgk(*args, "--url", f"{base}/index.html", "--agency", "某某县人民政府", "--kind", "government")
+    finally:
+        server.terminate()
+        server.wait()
+    (p,) = summary_of(done)["portals"]
+    assert p["status"] == "ok", p
+    with Archive(tmp_path / "g.db") as archive:
+        rows = {r.agency: r for r in archive.reports()}
+    assert {a: r.source_url for a, r in rows.items()} == {a: base + u for a, u in expected.items()}
+    assert all(r.year == 2023 and r.parse_status == "ok" for r in rows.values())
+    assert rows["某某县人民政府"].published_at == "2024-03-25"  # the attachment's page said so

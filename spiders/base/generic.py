@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from scrapy.http import Request, Response
 
+from spiders.base import pages
 from spiders.base.fujian import FujianSpider
 from spiders.base.hanweb import HanwebSpider
 from spiders.base.pages import Link
@@ -35,13 +36,18 @@ class GenericSpider(HanwebSpider, FujianSpider):
         depth = response.meta.get("xxgk_depth", 0)
         for link in page_links:
             if is_column_link(link.text, link.url):
-                req = self.listing_request(link.url, role="column", depth=depth)
+                req = self.listing_request(
+                    link.url, role="column", depth=depth, meta={"xxgk_column_root": pages.folder(link.url)}
+                )
             elif role == "hub" and depth < self.hub_depth and is_hub_link(link.text, link.url):
                 req = self.listing_request(link.url, role="hub", depth=depth + 1)
             else:
                 continue
             if req is not None:
                 yield req
+        if found and response.meta.get("xxgk_start"):
+            response.meta.setdefault("xxgk_column_root", pages.folder(response.url))  # started on the column itself
+        yield from self.sub_listings(response, page_links)
         if role in ("column", "listing") or found or any(report_title(link.text) for link in page_links):
             yield from self.next_pages(response, sel, page_links, found)
 

@@ -129,7 +129,7 @@ def dataproxy_request(spider: ReportSpider, response: Response, params, start: i
             "Referer": column_url,
             "X-Requested-With": "XMLHttpRequest",
         },
-        meta={"xxgk_proxy": params, "xxgk_start": start, "xxgk_column_url": column_url},
+        meta={"xxgk_proxy": params, "xxgk_startrecord": start, "xxgk_column_url": column_url},
     )
 
 
@@ -160,7 +160,7 @@ class HanwebSpider(ReportSpider):
         proxy, form, perpage, total = response.meta["xxgk_proxy"]
         answered = _TOTAL.search(response.text)
         total = int(answered.group(1) or answered.group(2)) if answered else total
-        start = response.meta["xxgk_start"]
+        start = response.meta["xxgk_startrecord"]
         if found and links and (total is None or start + len(links) <= total):
             req = dataproxy_request(self, response, (proxy, form, perpage, total), start + len(links))
             if req is not None:

@@ -106,7 +106,7 @@ def links(sel: Selector, page_url: str) -> list[Link]:
             url = urljoin(base, m.group(1)) if m else None
         if url is None:
             continue
-        text = text_of(a)
+        text = text_of(a) or squash(" ".join(a.xpath(".//img/@alt | .//img/@title").getall()))  # image links
         title = squash(a.attrib.get("title") or "")
         if title and (len(title) > len(text) or text.endswith(("...", "…"))):
             text = title
@@ -287,4 +287,32 @@ def link_pages(page_links: list[Link], url: str) -> list[str]:
             continue
         if _NEXT.match(link.text) or _NUMBER.match(link.text):
             out.append(link.url)
+    return list(dict.fromkeys(out))
+
+
+# --- lists inside the column ---------------------------------------------------------------------------------------
+_LISTING_PATH = re.compile(
+    r"(?:/|/(?:index|list|default)[_\d]*\.(?:s?html?|jsp|aspx?|php)|/col/col\d+/index\.html)$", re.I
+)
+
+
+def folder(url: str) -> str:
+    """The folder a page sits in: the column's root, below which its own sub-lists live."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rsplit("/", 1)[0] + "/", "", ""))
+
+
+def sub_listings(page_links: list[Link], root: str, url: str) -> list[str]:
+    """Lists below the column's folder that the column links by name only (市教育局, 乡镇街道): a government's
+    年报 column often holds one sub-list per department."""
+    out = []
+    for link in page_links:
+        target = link.url.split("#", 1)[0]
+        path = urlsplit(target).path
+        if not target.startswith(root) or target == url or target.rstrip("/") == root.rstrip("/"):
+            continue
+        if len(link.text) > 16 or _NEXT.match(link.text) or _NUMBER.match(link.text) or _DOC_PATH.search(path):
+            continue
+        if _LISTING_PATH.search(path) and not re.search(r"(?:19|20)\d{2}年.*(?:报告|年报)", link.text):
+            out.append(target)
     return list(dict.fromkeys(out))

@@ -119,13 +119,13 @@ class ReportSpider(scrapy.Spider):
         self.refused_urls: list[tuple[str, str]] = []
         self.outcome = PortalOutcome()
         self.page_budget = settings.getint("XXGK_MAX_PAGES_PER_PORTAL", 600)
-        self.hub_depth = settings.getint("XXGK_HUB_DEPTH", 2)
+        self.hub_depth = settings.getint("XXGK_HUB_DEPTH", 3)
         self.zip_limits = {
             "max_members": settings.getint("XXGK_ZIP_MAX_MEMBERS", 50),
             # Unpacked, a zip may hold at most what two downloads could: a bomb stops at the limit.
             "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL") or 2 * settings.getint("DOWNLOAD_MAXSIZE"),
         }
-        self.pages_requested = 0
+        self.requested_pages: set[str] = set()  # listing/navigation requests of this crawl
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
         # Set by the archive pipeline when it opens: the archive's record of a URL, or None.
         self.known_document = None
@@ -156,18 +156,25 @@ class ReportSpider(scrapy.Spider):
 
     # --- requests ---------------------------------------------------------------------------------------
     async def start(self):
-        req = self.listing_request(self.portal.start_url, role=self.start_role)
+        meta = {"xxgk_start": True}
+        if self.start_role == "column":
+            meta["xxgk_column_root"] = pages.folder(self.portal.start_url)
+        req = self.listing_request(self.portal.start_url, role=self.start_role, meta=meta)
         if req is not None:
             yield req
 
     def listing_request(
         self, url: str, *, role: str = "column", depth: int = 0, callback=None, js: bool | None = None, **kwargs
     ) -> Request | None:
-        """A list/navigation page (not a document). Pages beyond the portal's budget are not requested."""
-        if self.pages_requested >= self.page_budget:
+        """A list/navigation page (not a document), once per crawl. Pages beyond the portal's budget are not
+        requested (every page of a portal links the same navigation: only new pages count)."""
+        key = f"{kwargs.get('method', 'GET')} {url} {kwargs.get('body', '')}"
+        if key in self.requested_pages:
+            return None
+        if len(self.requested_pages) >= self.page_budget:
             self.crawler.stats.inc_value("xxgk/page_budget_exhausted")
             return None
-        self.pages_requested += 1
+        self.requested_pages.add(key)
         meta = {"xxgk_role": role, "xxgk_depth": depth, **kwargs.pop("meta", {})}
         if (self.portal.js if js is None else js) and kwargs.get("method", "GET") == "GET":
             meta["playwright"] = True
@@ -220,6 +227,11 @@ class ReportSpider(scrapy.Spider):
         self.outcome.listings_ok += 1
         self.crawler.stats.inc_value("xxgk/pages")
         sel = pages.selector(response)
+        known = self.known_document(response.url) if self.known_document else None
+        if response.meta.get("xxgk_start") and response.url not in self.handled_documents and known is None:
+            # `xxgk crawl --url` may start from a report page itself: archive it, then look around from it.
+            self.handled_documents.add(response.url)
+            yield from self.report_page(response, sel, Entry(response.url, ""), strict=True)
         page_links = pages.links(sel, response.url)
         found = yield from self.follow_entries(self.entries(response, sel, page_links), response.url)
         yield from self.more_listings(response, sel, page_links, found)
@@ -229,14 +241,33 @@ class ReportSpider(scrapy.Spider):
         return page_links
 
     def more_listings(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
-        """Sub-columns and pagination."""
+        """Sub-columns (by name, or by place: lists in the column's own folder, such as one per department) and
+        pagination."""
         depth = response.meta.get("xxgk_depth", 0)
         for link in page_links:
             if is_column_link(link.text, link.url):
-                req = self.listing_request(link.url, role="column", depth=depth)
+                req = self.listing_request(
+                    link.url, role="column", depth=depth, meta={"xxgk_column_root": pages.folder(link.url)}
+                )
                 if req is not None:
                     yield req
+        yield from self.sub_listings(response, page_links)
         yield from self.next_pages(response, sel, page_links, found)
+
+    def sub_listings(self, response: Response, page_links: list[Link]) -> Iterator[Request]:
+        root = response.meta.get("xxgk_column_root")
+        level = response.meta.get("xxgk_sublevel", 0)
+        if root is None or level >= 2:
+            return
+        for url in pages.sub_listings(page_links, root, response.url):
+            req = self.listing_request(
+                url,
+                role="column",
+                depth=response.meta.get("xxgk_depth", 0),
+                meta={"xxgk_column_root": root, "xxgk_sublevel": level + 1},
+            )
+            if req is not None:
+                yield req
 
     def next_pages(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
         """The list's next page(s). A later page is followed only from a page that listed something new, so
@@ -247,8 +278,11 @@ class ReportSpider(scrapy.Spider):
         following = pages.trs_next_page(script, response.url)
         urls = [following] if following else pages.link_pages(page_links, response.url)
         depth = response.meta.get("xxgk_depth", 0)
+        root = response.meta.get("xxgk_column_root")
         for url in urls:
-            req = self.listing_request(url, role="column", depth=depth + 1, meta={"xxgk_paged": True})
+            req = self.listing_request(
+                url, role="column", depth=depth + 1, meta={"xxgk_paged": True, "xxgk_column_root": root}
+            )
             if req is not None:
                 yield req
 
@@ -270,29 +304,36 @@ class ReportSpider(scrapy.Spider):
     # --- report pages -----------------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:
         entry: Entry = response.meta["xxgk_entry"]
-        fetched = _fetched(response)
         if sniff(response.body) != "html":
             self.downloaded()
             # The list linked the file itself.
             published = self.published_for(entry, response, None, entry.title)
             context = Context(response.url, entry.title, self._agency_of(entry.title), published, {})
             chain = Chain(context, [], None, inline=False)
-            yield from self.document_items(fetched, context, entry.title, ingest=True, chain=chain)
+            yield from self.document_items(_fetched(response), context, entry.title, ingest=True, chain=chain)
             return
         sel = pages.selector(response)
+        if (yield from self.report_page(response, sel, entry)):
+            return
+        # Not a report page: a per-year folder or a sub-list, read as a listing.
+        page_links = pages.links(sel, response.url)
+        if any(report_title(link.text) for link in page_links):
+            self.outcome.listings_ok += 1
+            found = yield from self.follow_entries(page_links, response.url)
+            yield from self.next_pages(response, sel, page_links, found)
+        else:
+            self.crawler.stats.inc_value("xxgk/pages_not_report")
+
+    def report_page(self, response: Response, sel, entry: Entry, *, strict: bool = False) -> Iterator[Any]:
+        """Items and attachment requests for a report page; returns False when the page is not one. `strict`
+        (a start page) also wants the page to hold the report or link it, not just to be titled like one."""
         text = pages.body_text(sel)
         title = self.page_title(sel, entry)
         inline = pages.is_inline_report(text)
-        if title is None and not inline:
-            # A per-year folder or a sub-list: read it as a listing.
-            page_links = pages.links(sel, response.url)
-            if any(report_title(link.text) for link in page_links):
-                self.outcome.listings_ok += 1
-                found = yield from self.follow_entries(page_links, response.url)
-                yield from self.next_pages(response, sel, page_links, found)
-            else:
-                self.crawler.stats.inc_value("xxgk/pages_not_report")
-            return
+        attached = pages.attachments(sel, response.url)
+        if (title is None and not inline) or (strict and not (title and (inline or attached))):
+            return False
+        fetched = _fetched(response)
         page_dates = self.page_dates(sel, text, response)
         published = self.published_for(entry, response, page_dates, title)
         context = Context(response.url, title, self._agency_of(title), published, page_dates)
@@ -302,9 +343,9 @@ class ReportSpider(scrapy.Spider):
         else:
             self.crawler.stats.inc_value("xxgk/pages")
             page_item = DocumentItem(self.portal.id, fetched, role="page")
-        tasks = self.plan_attachments(pages.attachments(sel, response.url), context, inline)
-        chain = Chain(context, tasks, page_item, inline)
-        yield from self.continue_chain(chain)
+        tasks = self.plan_attachments(attached, context, inline)
+        yield from self.continue_chain(Chain(context, tasks, page_item, inline))
+        return True
 
     def downloaded(self) -> None:
         """A document (report or attachment) came over the wire; pages that only link one are not counted."""

@@ -61,16 +61,19 @@ def report_title(text: str | None) -> ReportTitle | None:
     return ReportTitle(t, year, agency)
 
 
+_NOT_REPORT_WORDS = re.compile(r"通知|解读|图解|格式|编制|要点|考核|评议|问答|培训|会议")
+
+
 def maybe_report_title(text: str | None) -> bool:
-    """A title cut short in a list ("…2020年政府信息公开工作年度..."): worth opening to read the full title."""
+    """A title cut short in a list, with or without an ellipsis ("…2020年政府信息公开工作年度...",
+    "2023年度政府信息公开工作年度报"): worth opening to read the full title on the page."""
     if not text:
         return False
-    t = squash(text)
-    if not _TRUNCATED.search(t):
+    t = _TRUNCATED.sub("", squash(text))
+    if _NOT_REPORT_WORDS.search(t) or not re.search(r"(?:19|20)\d{2}", t):
         return False
-    t = _TRUNCATED.sub("", t)
-    return bool(_YEAR.search(t) or re.search(r"(?:19|20)\d{2}", t)) and bool(
-        _DISCLOSURE.search(t) or re.search(r"年度?报?$|年度报$|报告?$", t)
+    return bool(_DISCLOSURE.search(t) and re.search(r"年报|年度报?$|年度工?作?$|公开工作$|工作年?$|年度报告", t)) or (
+        text.rstrip().endswith(("...", "…")) and bool(_DISCLOSURE.search(t) or re.search(r"年度?报?$|报告?$", t))
     )
 
 
