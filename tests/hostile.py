@@ -1,8 +1,9 @@
 """Hostile documents for the hardening suite: each generator returns bytes built here, at run time.
 
 Broken, encrypted, image-only, bomb-laden, oversized and garbled inputs that a crawler meets on real portals
-(and that an attacker could plant). The fuzzers also use the seed renditions and mutators defined here.
-Nothing is copied from ../shared: the seeds are read at run time and re-rendered by this module.
+(and that an attacker could plant). The fuzzers use the good documents (the seeds' figures rendered by
+tests/renditions.py, and the real PDF, all read from ../shared at run time, never copied) and the mutators here.
+`parse_isolated` runs one parse in a child interpreter with time and memory limits.
 """
 
 from __future__ import annotations
