@@ -85,12 +85,13 @@ def kill_loop(kills: int, seed: int) -> int:
             f"kill -9 against {len(cs.PORTALS)} replica portals ({len(want)} reports, {work:.1f} s of work per full crawl)"
         )
         print(
-            f"  {counts.get('runs', kills)} runs, {counts.get('killed', '?')} killed mid-run, {counts.get('interrupted', '?')} "
-            f"interrupted before the work was done, {counts.get('sequences', '?')} archives completed by resuming"
+            f"  {counts.get('runs', kills)} runs, {counts.get('killed', '?')} killed mid-work, "
+            f"{counts.get('sequences', '?')} archives resumed to the end"
         )
         print(f"  after every kill: integrity_check, foreign keys, stored files, no duplicate, nothing lost: {verdict}")
         print(
-            f"  the last archive, resumed to the end, equals an uninterrupted crawl: {'no, missing ' + str(missing) if missing else 'yes'}"
+            f"  archives that ended without every report of an uninterrupted crawl: {counts.get('incomplete', '?')}"
+            + (f" (missing {missing})" if missing else "")
         )
         print(f"  {time.monotonic() - started:.0f} s")
         return status
