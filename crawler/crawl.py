@@ -193,6 +193,8 @@ def _run(
 
     from storage import Archive
 
+    # cron runs from $HOME: find the project's settings by module, not by a scrapy.cfg in the cwd.
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
     install_reactor(settings["TWISTED_REACTOR"])
     try:
