@@ -13,17 +13,9 @@ from pathlib import Path
 import pytest
 from test_archive_datasette import build_sample_archive
 
+from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
 from storage.datasette.config import QUERIES
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 QUERY_PARAMS = {
     "late_or_missing": "?year=2020&province=",
     "inconsistent": "?year=&province=",
@@ -73,7 +65,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
         yield context.new_page()
         browser.close()

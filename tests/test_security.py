@@ -490,12 +490,12 @@ def test_archived_html_original_is_served_as_an_inert_download(served):
 def test_no_script_runs_in_a_real_browser(served):
     from playwright.sync_api import sync_playwright
 
+    from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+
     base, db = served
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
     dialogs: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        browser = p.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

@@ -9,16 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+
 TIMEOUT_MS = 30_000
 
 
@@ -41,7 +33,7 @@ def capture(urls: list[str], *, timeout_ms: int = TIMEOUT_MS) -> list[Shot]:
     shots: list[Shot] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
             try:
                 context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
                 for url in urls:
