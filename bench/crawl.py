@@ -52,7 +52,9 @@ def report_list(portal: int, reports: int) -> list[tuple[str, int, str]]:
     as real ones do not (titles are read as agency + year)."""
     out = []
     for i in range(reports):
-        office = _OFFICES[(i // 5) % len(_OFFICES)] + ("" if i // 5 < len(_OFFICES) else _numeral(i // 5 // len(_OFFICES)))
+        office = _OFFICES[(i // 5) % len(_OFFICES)] + (
+            "" if i // 5 < len(_OFFICES) else _numeral(i // 5 // len(_OFFICES))
+        )
         agency, year = f"第{_numeral(portal)}市{office}局", 2021 + i % 5
         out.append((agency, year, f"{year + 1}-01-{10 + i % 15:02d}"))
     return out

@@ -151,43 +151,25 @@ def crawl(
         lock.acquire()
     except LockHeld as e:
         return _fatal(str(e), started)
+    job = {
+        "portals": portals,
+        "url": url,
+        "agency": agency,
+        "kind": kind,
+        "js": js,
+        "recheck": recheck,
+        "allow_networks": allow_networks,
+        "overrides": settings,
+        "progress": progress,
+        "command": command,
+    }
     try:
-        return _run(
-            reg,
-            registry_path,
-            db_path,
-            portals,
-            url,
-            agency,
-            kind,
-            js,
-            recheck,
-            allow_networks,
-            settings,
-            progress,
-            command,
-            started,
-        )
+        return _run(reg, registry_path, db_path, job, started)
     finally:
         lock.release()
 
 
-def _run(
-    reg,
-    registry_path,
-    db_path,
-    portals,
-    url,
-    agency,
-    kind,
-    js,
-    recheck,
-    allow_networks,
-    overrides,
-    progress,
-    command,
-    started,
-):
+def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], started: float) -> CrawlSummary:
     from scrapy.utils.project import get_project_settings
     from scrapy.utils.reactor import install_reactor
 
@@ -201,10 +183,11 @@ def _run(
         archive = Archive(db_path)
     except Exception as e:  # unreadable database, old SQLite, no space
         return _fatal(f"cannot open the archive {db_path}: {e}", started)
-    options = {"portals": portals, "url": url, "agency": agency, "kind": kind, "recheck": recheck}
+    options = {k: job[k] for k in ("portals", "url", "agency", "kind", "recheck") if job[k]}
     with archive:
         archive.sync_registry(reg)
-        run_id = archive.start_crawl_run(command, {k: v for k, v in options.items() if v})
+        run_id = archive.start_crawl_run(job["command"], options)
+    url, allow_networks = job["url"], job["allow_networks"]
 
     settings.setdict(
         {
@@ -212,16 +195,16 @@ def _run(
             "XXGK_REGISTRY": registry_path,
             "XXGK_CRAWL_RUN": run_id,
             "XXGK_LOCK_HELD": True,
-            **({"XXGK_RECHECK_DAYS": 0} if recheck else {}),
+            **({"XXGK_RECHECK_DAYS": 0} if job["recheck"] else {}),
             **({"XXGK_ALLOWED_PRIVATE_NETWORKS": list(allow_networks)} if allow_networks else {}),
-            **({"DOWNLOAD_HANDLERS": _playwright_handlers()} if url and js else {}),
+            **({"DOWNLOAD_HANDLERS": _playwright_handlers()} if url and job["js"] else {}),
         },
         priority="cmdline",
     )
-    for key, value in (overrides or {}).items():
+    for key, value in (job["overrides"] or {}).items():
         settings.set(key, value, priority="cmdline")
-    classes = _spider_classes(settings, portals, url, agency, kind, js)
-    results = _run_reactor(settings, classes, progress)
+    classes = _spider_classes(settings, job["portals"], url, job["agency"], job["kind"], job["js"])
+    results = _run_reactor(settings, classes, job["progress"])
 
     from crawler.pipelines import RESULTS
 
@@ -236,7 +219,13 @@ def _run(
             r.status, r.error = "error", crash
         summary_portals.append(asdict(r) | {"reports": r.reports})
     bad = [p for p in summary_portals if p["status"] not in ("ok", "empty")]
-    storage_failed = any(p["storage_errors"] for p in summary_portals)
+    # The archive refusing every write (disk full, database unwritable) is fatal; a document that failed to store
+    # among others that did is a partial failure, fetched again next run.
+    written = sum(
+        p["reports_new"] + p["reports_changed"] + p["reports_unchanged"] + p["documents_stored"]
+        for p in summary_portals
+    )
+    storage_failed = any(p["storage_errors"] for p in summary_portals) and written == 0
     status = "failed" if storage_failed else ("partial" if bad else "ok")
     exit_code = EXIT_FATAL if storage_failed else (EXIT_PARTIAL if bad else EXIT_OK)
     summary = CrawlSummary(status, exit_code, run_id, time.monotonic() - started, None, summary_portals)
@@ -313,7 +302,7 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
             d.addErrback(failed, pid)
             d.addBoth(lambda _, pid=pid: (done.append(pid), semaphore.release()))
             running.append(d)
-            yield task.deferLater(reactor, 0.02, lambda: None)
+            yield task.deferLater(reactor, 0, lambda: None)
         yield defer.DeferredList(running)
 
     ticker = task.LoopingCall(_print_progress, runner, done, len(classes)) if progress else None

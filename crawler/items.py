@@ -39,6 +39,7 @@ class ReportItem:
     published_source: str | None  # one of PUBLISHED_SOURCES
     published_candidates: dict[str, str] = field(default_factory=dict)  # every source that gave a date
     kind: str | None = None  # department | government, for an agency the archive does not know yet
+    after: tuple[str, ...] = ()  # URLs of items that must be archived first (a page waits for its attachments)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class DocumentItem:
     portal_id: str
     fetched: Fetched
     role: str  # page | rendition | zip
+    after: tuple[str, ...] = ()
 
 
 @dataclass

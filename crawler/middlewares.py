@@ -168,7 +168,7 @@ class IncrementalMiddleware:
         if known is None:
             request.meta["xxgk_conditional"] = False
             return None
-        if not _due(known, self.recheck_days):
+        if not due_for_recheck(known, self.recheck_days):
             self.crawler.stats.inc_value("xxgk/documents_known_skipped")
             raise KnownDocument(request.url)
         etag, modified = getattr(known, "etag", None), getattr(known, "last_modified", None)
@@ -194,7 +194,7 @@ class IncrementalMiddleware:
         return response
 
 
-def _due(known, recheck_days: float) -> bool:
+def due_for_recheck(known, recheck_days: float) -> bool:
     """A known document is due for a conditional GET when its last fetch is older than recheck_days."""
     if recheck_days <= 0:
         return True

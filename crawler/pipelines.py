@@ -4,7 +4,8 @@ One `ArchiveWriter` per database and crawl process, shared by all the portals cr
 in *worker processes* (XXGK_ARCHIVE_WORKERS, default 2): parsing is CPU work (a 50,000-row table, a PDF, a
 decompression bomb the reader refuses), and in a thread it would hold the GIL and stall the Twisted reactor long
 enough for other downloads to time out. Every write of one report goes to the same worker; SQLite serialises
-the transactions. The crawl process keeps a read-only use of the archive for `known_document` lookups. Each ingest is one archive transaction: a killed crawl loses at most the items in
+the transactions. The crawl process keeps its own connection for `known_document` lookups and the crawl-run bookkeeping (a few
+short writes per portal). Each ingest is one archive transaction: a killed crawl loses at most the items in
 flight, which the next run fetches again because the archive does not know them yet.
 """
 
@@ -103,7 +104,7 @@ def _worker_call(name: str, args: tuple) -> Any:
             last_modified=f.last_modified,
         )
         return None
-    return getattr(archive, name)(*args)  # mark_seen, record_portal_status
+    return getattr(archive, name)(*args)  # mark_seen
 
 
 def _http(fetched) -> dict:
@@ -129,15 +130,17 @@ class ArchiveWriter:
 
             self.lock = CrawlLock(db_path)
             self.lock.acquire()  # raises LockHeld: another crawl is writing this archive
-        self.reader = Archive(db_path)
+        self.local = Archive(db_path)
         self.own_run = run_id is None
         if self.own_run:  # `scrapy crawl NAME`: no crawler.crawl around us to record the run
             from crawler.registry import load_registry
 
-            self.reader.sync_registry(load_registry(registry_path))
-            run_id = self.reader.start_crawl_run("scrapy crawl")
+            self.local.sync_registry(load_registry(registry_path))
+            run_id = self.local.start_crawl_run("scrapy crawl")
         self.run_id = run_id
         self.users = 0
+        self.inflight: dict[str, asyncio.Future] = {}
+        self.failed: set[str] = set()  # URLs whose write failed in this crawl
         self.executors = [self._executor() for _ in range(max(1, workers))]
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -174,7 +177,7 @@ class ArchiveWriter:
         if self.own_run:
             results = list(RESULTS.values())
             status = "ok" if all(r.status in ("ok", "empty") for r in results) else "partial"
-            self.reader.finish_crawl_run(
+            self.local.finish_crawl_run(
                 self.run_id,
                 status,
                 pages=sum(r.pages for r in results),
@@ -182,7 +185,7 @@ class ArchiveWriter:
                 reports=sum(r.reports for r in results),
                 errors=sum(len(r.failures) for r in results),
             )
-        self.reader.close()
+        self.local.close()
         if self.lock is not None:
             self.lock.release()
         type(self)._open.pop(self.db_path, None)
@@ -200,13 +203,38 @@ class ArchiveWriter:
             self.executors[index] = self._executor()
             raise
 
+    # Ordering: a report page is written after its attachments (whichever worker they went to), so that a crawl
+    # killed in between leaves the page unknown and the next run comes back for the attachment.
+    def begin(self, url: str | None) -> asyncio.Future | None:
+        if url is None:
+            return None
+        done = asyncio.get_running_loop().create_future()
+        self.inflight[url] = done
+        return done
+
+    def end(self, url: str | None, done: asyncio.Future | None, *, ok: bool) -> None:
+        if done is not None and not done.done():
+            done.set_result(ok)
+        if url is not None:
+            if self.inflight.get(url) is done:
+                del self.inflight[url]
+            if not ok:
+                self.failed.add(url)
+
+    async def after(self, urls: tuple[str, ...]) -> bool:
+        """Wait for the writes of `urls` still in flight; False when one of them failed."""
+        waiting = [self.inflight[u] for u in urls if u in self.inflight]
+        if waiting and not all(await asyncio.gather(*waiting)):
+            return False
+        return not any(u in self.failed for u in urls)
+
     def known_document(self, url: str):
         """The archive's record of `url`. A page that only links its report has its validators hidden, so a
         recheck fetches it whole and its attachments get their own conditional GETs."""
-        known = self.reader.known_document(url)
+        known = self.local.known_document(url)
         if known is None or known.format != "html":
             return known
-        is_report = self.reader.conn.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", (url,)).fetchone()
+        is_report = self.local.conn.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", (url,)).fetchone()
         return known if is_report else replace(known, etag=None, last_modified=None)
 
 
@@ -219,17 +247,24 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    async def open_spider(self) -> None:
+    def open_spider(self) -> None:
         spider = self.crawler.spider
         self.writer = ArchiveWriter.acquire(self.crawler.settings)
         spider.known_document = self.writer.known_document
         self.result = RESULTS.setdefault(spider.portal.id, PortalResult(spider.portal.id))
-        await self.writer.run("record_portal_status", self.writer.run_id, spider.portal.id, "running")
+        # In this process: a re-crawl with nothing new to archive never starts a worker.
+        self.writer.local.record_portal_status(self.writer.run_id, spider.portal.id, "running")
 
     async def process_item(self, item):
         writer = self.writer
         assert writer is not None
+        url = getattr(getattr(item, "fetched", None), "url", None)
+        done = writer.begin(url)
         try:
+            if not await writer.after(getattr(item, "after", ())):
+                # An attachment of this page failed to archive: keep the page unknown, the next run returns.
+                writer.end(url, done, ok=False)
+                return None
             if isinstance(item, ReportItem):
                 identity = f"{item.agency}:{item.year}" if item.agency and item.year else item.fetched.url
                 result = await writer.run("ingest", item, key=identity)
@@ -253,9 +288,10 @@ class ArchivePipeline:
             # The archive refused a write (disk full, locked too long, worker died): the crawl goes on, the run
             # says so, and the next run fetches the document again (the archive does not know it).
             self.result.storage_errors += 1
-            logger.exception(
-                "archive write failed for %s", getattr(getattr(item, "fetched", None), "url", None) or item
-            )
+            logger.exception("archive write failed for %s", url or item)
+            writer.end(url, done, ok=False)
+            return None
+        writer.end(url, done, ok=True)
         return None  # documents are large: nothing downstream needs the bytes
 
     def _count(self, status: str, parse_status: str) -> None:
@@ -268,7 +304,7 @@ class ArchivePipeline:
         if parse_status != "ok":
             self.result.parse_failed += 1
 
-    async def close_spider(self) -> None:
+    def close_spider(self) -> None:
         spider = self.crawler.spider
         stats = self.crawler.stats
         outcome = spider.outcome
@@ -282,14 +318,7 @@ class ArchivePipeline:
         r.refused = {k.rsplit("/", 1)[1]: v for k, v in stats.get_stats().items() if k.startswith("xxgk/refused/")}
         r.failures = outcome.failures
         assert self.writer is not None
-        await self.writer.run(
-            "record_portal_status",
-            self.writer.run_id,
-            spider.portal.id,
-            r.status,
-            r.error,
-            r.pages,
-            r.documents_downloaded,
-            r.reports,
+        self.writer.local.record_portal_status(
+            self.writer.run_id, spider.portal.id, r.status, r.error, r.pages, r.documents_downloaded, r.reports
         )
         self.writer.release()

@@ -98,5 +98,8 @@ PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.abort_browser_request"
 # untrusted sites opens neither (and each costs time to start and stop for every portal).
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# Scrapy re-parses each callback's source on every response to warn about `return value` in generators; ours
+# are reviewed (and tested), and with a hundred portals the check costs more than the crawl of an unchanged one.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 LOG_LEVEL = os.environ.get("XXGK_LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"

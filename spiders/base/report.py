@@ -25,7 +25,7 @@ import scrapy
 from scrapy.http import Request, Response
 
 from crawler.items import DocumentItem, Fetched, ReportItem, SeenItem
-from crawler.middlewares import BROWSER_CONFINEMENTS, Confinement, UnchangedDocument, parse_networks
+from crawler.middlewares import BROWSER_CONFINEMENTS, Confinement, UnchangedDocument, due_for_recheck, parse_networks
 from crawler.parsing.sniff import sniff
 from crawler.registry import Agency, Portal, load_registry
 from spiders.base import dates, pages
@@ -82,6 +82,7 @@ class Chain:
     inline: bool
     done_keys: set = field(default_factory=set)
     failed: bool = False
+    emitted: list[str] = field(default_factory=list)  # attachment items handed to the archive
 
 
 class ReportSpider(scrapy.Spider):
@@ -126,6 +127,7 @@ class ReportSpider(scrapy.Spider):
             "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL") or 2 * settings.getint("DOWNLOAD_MAXSIZE"),
         }
         self.requested_pages: set[str] = set()  # listing/navigation requests of this crawl
+        self.recheck_days = settings.getfloat("XXGK_RECHECK_DAYS", 7.0)
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
         # Set by the archive pipeline when it opens: the archive's record of a URL, or None.
         self.known_document = None
@@ -187,6 +189,8 @@ class ReportSpider(scrapy.Spider):
         if url in self.handled_documents:
             return None
         self.handled_documents.add(url)
+        if self.archived_and_fresh(url):
+            return None
         return Request(
             url,
             callback=callback,
@@ -194,6 +198,16 @@ class ReportSpider(scrapy.Spider):
             dont_filter=True,
             meta={"xxgk_document": True, **meta},
         )
+
+    def archived_and_fresh(self, url: str) -> bool:
+        """The archive holds `url` and it is not due for a recheck: not even scheduled (a re-crawl of an
+        unchanged portal then costs its list pages only). IncrementalMiddleware handles the due ones."""
+        known = self.known_document(url) if self.known_document else None
+        if known is None or due_for_recheck(known, self.recheck_days):
+            return False
+        self.outcome.known_skipped += 1
+        self.crawler.stats.inc_value("xxgk/documents_known_skipped")
+        return True
 
     def request_failed(self, failure) -> Iterator[Any]:
         request = failure.request
@@ -288,16 +302,19 @@ class ReportSpider(scrapy.Spider):
 
     def follow_entries(self, entries: list[Link], listing_url: str) -> Iterator[Request]:
         """Report requests for entries titled as reports (or cut short, or a year folder); returns how many
-        were new in this crawl."""
+        entries this crawl had not met yet (archived ones included: a re-crawl still walks every list page, so a
+        report added on a later page is found; a page repeating known entries ends the walk)."""
         new = 0
         for link in entries:
             title = report_title(link.text)
             if title is None and not (maybe_report_title(link.text) or is_year_folder(link.text)):
                 continue
+            if link.url in self.handled_documents:
+                continue
+            new += 1
             entry = Entry(link.url, link.text, link.date, listing_url, title)
             req = self.document_request(link.url, self.parse_report, xxgk_role="report", xxgk_entry=entry)
             if req is not None:
-                new += 1
                 yield req
         return new
 
@@ -406,11 +423,14 @@ class ReportSpider(scrapy.Spider):
             if req is not None:
                 yield req
                 return
+            if self.known_document and self.known_document(task.link.url):
+                chain.done_keys.add(task.key)  # archived before: it stands for its report, renditions stay renditions
         # Every attachment is done: now the page. A page whose attachments failed is not marked known
         # (unless it is itself the report), so the next crawl comes back for them.
         if chain.page_item is not None and (chain.inline or not chain.failed):
             if isinstance(chain.page_item, ReportItem):
                 self.outcome.reports_found += 1
+            chain.page_item.after = tuple(chain.emitted)  # the archive writes the page after them
             yield chain.page_item
             chain.page_item = None
 
@@ -444,8 +464,11 @@ class ReportSpider(scrapy.Spider):
         out to be, so a broken link is on record with its parse failure."""
         fmt = sniff(fetched.data)
         if fmt == "zip":
-            yield from self.zip_items(fetched, context, title, chain)
+            for item in self.zip_items(fetched, context, title, chain):
+                chain.emitted.append(item.fetched.url)
+                yield item
             return
+        chain.emitted.append(fetched.url)
         if ingest and (strong or fmt in REPORT_FORMATS):
             if key is not None:
                 chain.done_keys.add(key)
