@@ -298,6 +298,10 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
         running = []
         for pid, cls, kwargs in classes:
             yield semaphore.acquire()
+            if stopping:
+                crashes[pid] = "not crawled: the crawl was stopped (signal) before this portal started"
+                semaphore.release()
+                continue
             d = runner.crawl(cls, **kwargs)
             d.addErrback(failed, pid)
             d.addBoth(lambda _, pid=pid: (done.append(pid), semaphore.release()))
@@ -315,11 +319,21 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
     def stop(_) -> None:
         if ticker is not None and ticker.running:
             ticker.stop()
-        reactor.stop()
+        if reactor.running:
+            reactor.stop()
+
+    stopping: list[int] = []
 
     def stop_on_signal(signum, _frame) -> None:
-        logger.warning("signal %s: stopping the crawl gracefully", signum)
-        reactor.callFromThread(runner.stop)
+        """First signal: portals running finish what is in flight and close (their summary is recorded), the
+        others are not started. Second signal: stop now."""
+        stopping.append(signum)
+        if len(stopping) == 1:
+            logger.warning("signal %s: stopping the crawl gracefully (send it again to stop at once)", signum)
+            reactor.callFromThread(runner.stop)
+        else:
+            logger.warning("signal %s again: stopping now", signum)
+            reactor.callFromThread(reactor.stop)
 
     import signal
 

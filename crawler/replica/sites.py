@@ -450,6 +450,15 @@ def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base:
         f'<li><a href="{pre}/zwgk/zfxxgk/zn.html">政府信息公开指南</a></li><li><a href="{pre}/zwgk/zfxxgk/zd.html">政府信息公开制度</a></li>'
         f'<li><a href="{pre}/zwgk/zfxxgk/fdzdgknr/index.html">法定主动公开内容</a></li><li><a href="{column}index.html">政府信息公开年报</a></li></ul></div>'
     )
+    for path, title in (
+        ("zn.html", "政府信息公开指南"),
+        ("zd.html", "政府信息公开制度"),
+        ("fdzdgknr/index.html", "法定主动公开内容"),
+    ):
+        inner = f"{menu}<div class='main'><h2>{title}</h2><p>（内容从略）</p></div>"
+        site.routes[f"{pre}/zwgk/zfxxgk/{path}"] = Resource(
+            _page(title, _chrome(p, f"政务公开 &gt; {title}", inner)).encode()
+        )
     site.routes[f"{pre}/zwgk/zfxxgk/index.html"] = Resource(
         _page("政府信息公开", _chrome(p, "政务公开 &gt; 政府信息公开", menu)).encode()
     )
