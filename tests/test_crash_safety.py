@@ -221,11 +221,6 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(killed_and_resumed
     assert killed_and_resumed["different"] == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="crawler: a report page can be committed before its attachment's report (parallel archive workers); a "
-    "kill between the two leaves the page known and the attachment never fetched again; see the issue-6 report",
-)
 def test_the_next_run_completes_the_work(killed_and_resumed):
     assert killed_and_resumed["missing"] == [], "reports an uninterrupted crawl archives are missing for good"
 
@@ -281,11 +276,6 @@ def test_two_runs_at_once_one_exits_cleanly(replica, tmp_path):
     assert archive_problems(db) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="crawler/crawl.py: after SIGTERM the spider closes but the reactor never stops (the progress line "
-    "keeps printing '0/1 portals done, 1 running'); see the issue-6 report",
-)
 def test_sigterm_stops_a_crawl_cleanly(replica, tmp_path):
     """cron's `timeout` or systemd stopping the job: SIGTERM ends the crawl within 30 s, nothing half-written.
     Sent at two moments of the start-up (the hang seen so far depends on when the signal lands)."""
