@@ -147,8 +147,8 @@ class SafetyMiddleware:
 class IncrementalMiddleware:
     """Documents (requests with meta xxgk_document=True) already archived are skipped or re-checked.
 
-    The spider exposes `known_document(url)` (from the archive): None, or an object with `etag`,
-    `last_modified` and `fetched_at`/`last_seen`. A 304 answer raises UnchangedDocument so the spider's
+    The spider exposes `validators(url)` (from the archive): None, or an object with `etag`, `last_modified`
+    and `fetched_at`/`last_seen`. A 304 answer raises UnchangedDocument so the spider's
     errback can carry on.
     """
 
@@ -163,7 +163,7 @@ class IncrementalMiddleware:
     def process_request(self, request: Request):
         if not request.meta.get("xxgk_document") or request.meta.get("xxgk_conditional") is not None:
             return None
-        lookup = getattr(self.crawler.spider, "known_document", None)
+        lookup = getattr(self.crawler.spider, "validators", None)
         known = lookup(request.url) if lookup else None
         if known is None:
             request.meta["xxgk_conditional"] = False

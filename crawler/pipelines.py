@@ -229,8 +229,12 @@ class ArchiveWriter:
         return not any(u in self.failed for u in urls)
 
     def known_document(self, url: str):
-        """The archive's record of `url`. A page that only links its report has its validators hidden, so a
-        recheck fetches it whole and its attachments get their own conditional GETs."""
+        """The archive's record of `url` (ETag, Last-Modified, when it was last seen), or None."""
+        return self.local.known_document(url)
+
+    def validators(self, url: str):
+        """The record a conditional GET is built from. A page that only links its report has its validators
+        hidden, so a recheck fetches it whole and its attachments get their own conditional GETs."""
         known = self.local.known_document(url)
         if known is None or known.format != "html":
             return known
@@ -251,6 +255,7 @@ class ArchivePipeline:
         spider = self.crawler.spider
         self.writer = ArchiveWriter.acquire(self.crawler.settings)
         spider.known_document = self.writer.known_document
+        spider.validators = self.writer.validators
         self.result = RESULTS.setdefault(spider.portal.id, PortalResult(spider.portal.id))
         # In this process: a re-crawl with nothing new to archive never starts a worker.
         self.writer.local.record_portal_status(self.writer.run_id, spider.portal.id, "running")

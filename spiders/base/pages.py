@@ -32,6 +32,7 @@ _CHROME_TAGS = {"nav", "header", "footer"}
 _NOT_REPORT_FILE = re.compile(r"申请表|申请书|表格下载|样表|格式文本|指南")
 _NEXT = re.compile(r"^(?:下一页|下页|后页|下一頁|next|>|›|»|>>)$", re.I)
 _NUMBER = re.compile(r"^\d{1,3}$")
+_MAY_BE_DATED = re.compile(r"报|(?:19|20)\d{2}")
 # Words that appear in the national template's tables: three or more mean the page itself is the report.
 _REPORT_MARKERS = (
     "主动公开政府信息情况",
@@ -114,7 +115,9 @@ def links(sel: Selector, page_url: str) -> list[Link]:
         if key in seen:
             continue
         seen.add(key)
-        out.append(Link(url, text, _date_near(a)))
+        # The date beside an entry matters for report entries only; looking it up for every navigation link
+        # would cost more than the rest of the page.
+        out.append(Link(url, text, _date_near(a) if _MAY_BE_DATED.search(text) else None))
     for opt in sel.xpath("//select/option[@value]"):
         url = absolute(base, opt.attrib["value"])
         if url and "/" in opt.attrib["value"]:
@@ -124,13 +127,17 @@ def links(sel: Selector, page_url: str) -> list[Link]:
 
 def _date_near(a: Selector) -> str | None:
     """A date in the list entry holding the link (its li/tr/dd or the parent), not in the link text."""
-    for parent in a.xpath("ancestor::*[self::li or self::tr or self::dd or self::dl or self::p or self::div][1]"):
-        text = parent.xpath("string()").get() or ""
-        if len(text) > 400:
-            return None
-        d = parse_date(text.replace(a.xpath("string()").get() or "", " "))
-        return d.isoformat() if d else None
-    return None
+    node = a.root.getparent()
+    while node is not None and node.tag not in ("li", "tr", "dd", "dl", "p", "div", "td"):
+        node = node.getparent()
+    if node is None or not isinstance(node.tag, str):
+        return None
+    own = "".join(a.root.itertext())
+    text = "".join(node.itertext())
+    if len(text) > 400:
+        return None
+    d = parse_date(text.replace(own, " ")) if own else parse_date(text)
+    return d.isoformat() if d else None
 
 
 def meta_tags(sel: Selector) -> dict[str, str]:

@@ -129,8 +129,10 @@ class ReportSpider(scrapy.Spider):
         self.requested_pages: set[str] = set()  # listing/navigation requests of this crawl
         self.recheck_days = settings.getfloat("XXGK_RECHECK_DAYS", 7.0)
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
-        # Set by the archive pipeline when it opens: the archive's record of a URL, or None.
+        # Set by the archive pipeline when it opens: the archive's record of a URL (or None), and the record a
+        # conditional GET is built from.
         self.known_document = None
+        self.validators = None
 
     # --- agencies ---------------------------------------------------------------------------------------
     def resolve_agency(self, name: str | None) -> str | None:
@@ -344,8 +346,10 @@ class ReportSpider(scrapy.Spider):
     def report_page(self, response: Response, sel, entry: Entry, *, strict: bool = False) -> Iterator[Any]:
         """Items and attachment requests for a report page; returns False when the page is not one. `strict`
         (a start page) also wants the page to hold the report or link it, not just to be titled like one."""
-        text = pages.body_text(sel)
         title = self.page_title(sel, entry)
+        if strict and title is None:
+            return False  # most start pages: a home page or a list, not worth reading further
+        text = pages.body_text(sel)
         inline = pages.is_inline_report(text)
         attached = pages.attachments(sel, response.url)
         if (title is None and not inline) or (strict and not (title and (inline or attached))):
