@@ -105,7 +105,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path or os.environ.get("XXGK_REGISTRY") or DEFAULT_PATH)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER) or {}  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_LOADER) or {}  # a safe loader (CSafeLoader or SafeLoader)
     except (OSError, yaml.YAMLError) as e:
         raise RegistryError(f"cannot read registry {path}: {e}") from e
     return parse_registry(data)
