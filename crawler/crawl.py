@@ -175,8 +175,6 @@ def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], sta
 
     from storage import Archive
 
-    # cron runs from $HOME: find the project's settings by module, not by a scrapy.cfg in the cwd.
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     # xxgk's settings wherever it runs from (cron starts it in $HOME, far from scrapy.cfg).
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
