@@ -257,6 +257,10 @@ class ArchivePipeline:
         spider.known_document = self.writer.known_document
         spider.validators = self.writer.validators
         self.result = RESULTS.setdefault(spider.portal.id, PortalResult(spider.portal.id))
+        # Stop walking a list at its first all-archived page only when the last crawl of this portal finished;
+        # after a killed or failed one, walk every page again.
+        last = self.writer.local.portal_history(spider.portal.id, limit=1)
+        spider.full_walk = not last or last[0]["status"] not in ("ok", "empty")
         # In this process: a re-crawl with nothing new to archive never starts a worker.
         self.writer.local.record_portal_status(self.writer.run_id, spider.portal.id, "running")
 

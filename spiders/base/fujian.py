@@ -122,8 +122,9 @@ class FujianSpider(ReportSpider):
         if config is None:
             yield from super().next_pages(response, sel, page_links, found)
             return
-        # Page 1 again from the API too: a column whose static page lags behind the library loses nothing.
-        req = api_request(self, response, config, 1)
+        # Page 1 again from the API too (a static page may lag behind the library), unless the static page
+        # showed nothing to fetch: then the list is unchanged.
+        req = api_request(self, response, config, 1) if found else None
         if req is not None:
             yield req
 

@@ -145,7 +145,7 @@ class HanwebSpider(ReportSpider):
             return
         params = proxy_params(response.text, response.url, self.options)
         seen = record_count(response.text)
-        if params is not None and (params[3] is None or seen < params[3]):
+        if found and params is not None and (params[3] is None or seen < params[3]):
             req = dataproxy_request(self, response, params, seen + 1)
             if req is not None:
                 yield req

@@ -142,11 +142,10 @@ class JsonApiSpider(ReportSpider):
             if item_id is None or not self.api.get("detail_url"):
                 continue
             detail = urljoin(self.portal.start_url, _fill(self.api["detail_url"], id=item_id))
-            if detail in self.handled_documents:
-                continue
-            found += 1  # archived or not: the walk goes on while the list shows entries new to this crawl
+            listed = detail not in self.handled_documents
             entry = Entry(detail, title, link_date, self.portal.start_url, report_title(title))
             req = self.document_request(detail, self.parse_detail, xxgk_role="report", xxgk_entry=entry)
+            found += listed if self.full_walk else req is not None  # as follow_entries counts
             if req is not None:
                 yield req
         page = response.meta["xxgk_page"]

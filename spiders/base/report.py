@@ -133,6 +133,7 @@ class ReportSpider(scrapy.Spider):
         # conditional GET is built from.
         self.known_document = None
         self.validators = None
+        self.full_walk = True  # the pipeline clears it when this portal's previous crawl finished
 
     # --- agencies ---------------------------------------------------------------------------------------
     def resolve_agency(self, name: str | None) -> str | None:
@@ -286,10 +287,10 @@ class ReportSpider(scrapy.Spider):
                 yield req
 
     def next_pages(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
-        """The list's next page(s). A later page is followed only from a page that listed something new, so
-        a list claiming 100000 pages costs one empty page, not 100000."""
-        if response.meta.get("xxgk_paged") and not found:
-            return
+        """The list's next page(s), followed only from a page that listed something to fetch: a list claiming
+        100000 pages costs one empty page, and an unchanged list costs its first page."""
+        if not found:
+            return  # nothing on this page to fetch: a list that has nothing new (or no end) stops here
         script = " ".join(sel.xpath("//script/text()").getall())
         following = pages.trs_next_page(script, response.url)
         urls = [following] if following else pages.link_pages(page_links, response.url)
@@ -303,22 +304,24 @@ class ReportSpider(scrapy.Spider):
                 yield req
 
     def follow_entries(self, entries: list[Link], listing_url: str) -> Iterator[Request]:
-        """Report requests for entries titled as reports (or cut short, or a year folder); returns how many
-        entries this crawl had not met yet (archived ones included: a re-crawl still walks every list page, so a
-        report added on a later page is found; a page repeating known entries ends the walk)."""
-        new = 0
+        """Report requests for entries titled as reports (or cut short, or a year folder). Returns how many
+        entries call for the next list page: those requested (new to the archive, or due for a recheck), so that
+        a list page whose entries are all archived and fresh ends the walk (lists run newest first; an entry
+        inserted further down is met at the next recheck, with the publication date its own page gives)."""
+        requested = listed = 0
         for link in entries:
             title = report_title(link.text)
             if title is None and not (maybe_report_title(link.text) or is_year_folder(link.text)):
                 continue
-            if link.url in self.handled_documents:
-                continue
-            new += 1
+            listed += link.url not in self.handled_documents
             entry = Entry(link.url, link.text, link.date, listing_url, title)
             req = self.document_request(link.url, self.parse_report, xxgk_role="report", xxgk_entry=entry)
             if req is not None:
+                requested += 1
                 yield req
-        return new
+        # After a crawl that did not finish (killed, a portal down), every list page is walked again: its
+        # later pages may hold reports the archive has not seen although the first page is all known.
+        return listed if self.full_walk else requested
 
     # --- report pages -----------------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:
