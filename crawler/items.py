@@ -4,15 +4,11 @@ A `ReportItem` is one document to store, parse and write cells for (an inline HT
 attachment, or a member of a zip attachment). A `DocumentItem` is a document kept for provenance only (a
 page that merely links its report, the other renditions of a report, the zip itself): storing it marks its
 URL as known, so the next crawl does not download it again.
-
-Published-date sources, best first (the archive's `published_source` values).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-PUBLISHED_SOURCES = ("page_meta", "visible", "url", "last_modified", "first_seen")
 
 
 @dataclass
@@ -36,8 +32,8 @@ class ReportItem:
     agency: str | None  # from the title, mapped to the registry's name when it names a known agency
     year: int | None
     published_at: str | None  # ISO date
-    published_source: str | None  # one of PUBLISHED_SOURCES
-    published_candidates: dict[str, str] = field(default_factory=dict)  # every source that gave a date
+    published_source: str | None  # page_meta | visible | url | last_modified | first_seen (storage.PUBLISHED_SOURCES)
+    published_candidates: dict[str, str] = field(default_factory=dict)  # every source that gave a date (logged)
     kind: str | None = None  # department | government, for an agency the archive does not know yet
     after: tuple[str, ...] = ()  # URLs of items that must be archived first (a page waits for its attachments)
 

@@ -132,9 +132,6 @@ class SafetyMiddleware:
         if reason is None:
             return None
         self.crawler.stats.inc_value(f"xxgk/refused/{reason}")
-        refused = getattr(spider, "refused_urls", None)
-        if refused is not None and len(refused) < 50:
-            refused.append((reason, request.url))
         logger.warning(
             "refused %s URL %s (linked from %s)",
             reason,

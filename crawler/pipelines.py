@@ -279,7 +279,7 @@ class ArchivePipeline:
                 result = await writer.run("ingest", item, key=identity)
                 self._count(result["status"], result["parse_status"])
                 logger.info(
-                    "report %s: %s %s %s (%s, published %s from %s)",
+                    "report %s: %s %s %s (%s, published %s from %s; dates seen %s)",
                     result["status"],
                     result["agency"],
                     result["year"],
@@ -287,6 +287,7 @@ class ArchivePipeline:
                     "parsed" if result["parse_status"] == "ok" else f"parse failed: {result['parse_reason']}",
                     item.published_at,
                     item.published_source,
+                    item.published_candidates,
                 )
             elif isinstance(item, DocumentItem):
                 await writer.run("store", item, key=item.fetched.url)

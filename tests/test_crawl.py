@@ -255,12 +255,18 @@ def test_a_portal_that_does_not_answer_does_not_stop_the_others(replica, tmp_pat
 
 def test_sigkill_mid_crawl_then_rerun_loses_and_duplicates_nothing(replica, tmp_path):
     db = tmp_path / "kill.db"
-    cmd = [sys.executable, "-m", "crawler.cli", *crawl_args(db, replica.registry, "demo-rongxi")]
+    # A polite delay keeps the crawl slow enough to be killed midway on a fast machine.
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        *crawl_args(db, replica.registry, "demo-rongxi", "-s", "DOWNLOAD_DELAY=0.25"),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.05)
             if db.exists():
                 with Archive(db) as archive:
                     if len(archive.reports(portal_id="demo-rongxi")) >= 5:

@@ -179,7 +179,7 @@ class JsonApiSpider(ReportSpider):
         published = dates.choose(
             page_meta=date, last_modified=dates.http_date(raw.last_modified), report_year=title.year if title else None
         )
-        context = Context(response.url, title, self._agency_of(title), published, {})
+        context = Context(response.url, title, self._agency_of(title), published)
         inline = pages.is_inline_report(html.unescape(content))
         links = []
         for att in dig(payload, d["attachments"]) or []:

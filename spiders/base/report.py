@@ -40,7 +40,6 @@ PLAYWRIGHT_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
 }
-LISTING_ROLES = ("listing", "column", "hub", "api")
 
 
 @dataclass
@@ -62,7 +61,6 @@ class Context:
     title: ReportTitle | None
     agency: str | None
     published: dates.Published
-    page_published: dict[str, Any]  # the page's own date evidence, re-weighed per attachment
 
 
 @dataclass
@@ -117,7 +115,6 @@ class ReportSpider(scrapy.Spider):
         if self.portal.js:
             BROWSER_CONFINEMENTS.append(self.confinement)
         self.options: dict[str, Any] = dict(self.portal.options or {})
-        self.refused_urls: list[tuple[str, str]] = []
         self.outcome = PortalOutcome()
         self.page_budget = settings.getint("XXGK_MAX_PAGES_PER_PORTAL", 600)
         self.hub_depth = settings.getint("XXGK_HUB_DEPTH", 3)
@@ -330,7 +327,7 @@ class ReportSpider(scrapy.Spider):
             self.downloaded()
             # The list linked the file itself.
             published = self.published_for(entry, response, None, entry.title)
-            context = Context(response.url, entry.title, self._agency_of(entry.title), published, {})
+            context = Context(response.url, entry.title, self._agency_of(entry.title), published)
             chain = Chain(context, [], None, inline=False)
             yield from self.document_items(_fetched(response), context, entry.title, ingest=True, chain=chain)
             return
@@ -360,7 +357,7 @@ class ReportSpider(scrapy.Spider):
         fetched = _fetched(response)
         page_dates = self.page_dates(sel, text, response)
         published = self.published_for(entry, response, page_dates, title)
-        context = Context(response.url, title, self._agency_of(title), published, page_dates)
+        context = Context(response.url, title, self._agency_of(title), published)
         if inline:
             self.downloaded()
             page_item: ReportItem | DocumentItem = self.report_item(fetched, context, title)
