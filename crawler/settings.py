@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+
 BOT_NAME = "xxgk"
 
 # Spiders come from the registry: one per declared portal. A thin module in spiders/ may refine a portal;
@@ -76,17 +78,9 @@ ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    "executable_path": os.environ.get("XXGK_CHROMIUM", "/usr/bin/chromium"),
+    "executable_path": CHROMIUM_PATH,
     "headless": True,
-    "args": [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-    ],
+    "args": CHROMIUM_ARGS,
 }
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
