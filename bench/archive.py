@@ -29,7 +29,8 @@ from pathlib import Path
 import psutil
 
 from crawler import template as tpl
-from crawler.model import CellValue, Finding, ParsedReport
+from crawler.ingest import ingest_parsed
+from crawler.model import CellValue, Finding, IncomingDocument, ParsedReport
 from crawler.registry import Agency, Portal, Registry
 from storage import Archive, store_dir_for
 
@@ -116,7 +117,7 @@ def build(db: Path, n_reports: int, seed: int) -> None:
     write_seconds = 0.0
     edited: list[tuple[str, int]] = []
     with Archive(db) as archive:
-        archive.sync_registry(
+        archive.agencies.sync_registry(
             Registry(
                 (
                     Portal(
@@ -139,8 +140,12 @@ def build(db: Path, n_reports: int, seed: int) -> None:
                 if published:
                     parsed, data = synth_report(name, year, rng, inconsistent=rng.random() < 0.05)
                     t = time.perf_counter()
-                    result = archive.ingest_parsed(
-                        data, parsed, url=f"https://gov.example/{written}.txt", agency=name, year=year, kind=kind
+                    result = ingest_parsed(
+                        archive,
+                        IncomingDocument(
+                            data, url=f"https://gov.example/{written}.txt", agency=name, year=year, kind=kind
+                        ),
+                        parsed,
                     )
                     write_seconds += time.perf_counter() - t
                     written += 1
@@ -149,7 +154,7 @@ def build(db: Path, n_reports: int, seed: int) -> None:
                         edited.append((name, year))
                     late = rng.random() < 0.15
                     status = "pending" if year == YEARS[-1] else ("late" if late else "on_time")
-                    archive.set_deadline_status(
+                    archive.deadlines.set(
                         name,
                         year,
                         status,
@@ -158,7 +163,7 @@ def build(db: Path, n_reports: int, seed: int) -> None:
                         report_id=result.report_id,
                     )
                 else:
-                    archive.set_deadline_status(
+                    archive.deadlines.set(
                         name, year, "missing" if year < YEARS[-1] else "pending", deadline=f"{year + 1}-{deadline_day}"
                     )
                 if written % 10000 == 0 and published:
@@ -169,8 +174,10 @@ def build(db: Path, n_reports: int, seed: int) -> None:
                     )
         for name, year in edited:
             parsed, data = synth_report(name, year, rng, inconsistent=False, edit=1)
-            archive.ingest_parsed(
-                data, parsed, url=f"https://gov.example/edited/{name}/{year}.txt", agency=name, year=year
+            ingest_parsed(
+                archive,
+                IncomingDocument(data, url=f"https://gov.example/edited/{name}/{year}.txt", agency=name, year=year),
+                parsed,
             )
         archive.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         archive.conn.execute("PRAGMA optimize")

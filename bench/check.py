@@ -19,9 +19,9 @@ import tracemalloc
 import numpy as np
 
 from crawler import template as tpl
-from crawler.checks import table_findings
-from crawler.checks.identities import covered_cells
-from crawler.checks.matrix import FAIL, NOT_ASSESSABLE, compile_template, statuses
+from crawler.rules import table_findings
+from crawler.rules.identities import covered_cells
+from crawler.rules.matrix import FAIL, NOT_ASSESSABLE, compile_template, statuses
 
 PERSON = [c for c, _ in tpl.APPLICANT_COLUMNS if c != "total"]
 

@@ -7,7 +7,7 @@ DOCX, PDF and DOC made by LibreOffice, XLSX, XLS). Everything runs pinned to one
 each format it prints the median seconds per report and per page (pages: the page count of
 the seed's PDF rendition, or of the PDF itself), and whether the cells came out exact.
 
-Then, side by side on ../shared/real/huaian-city-gov-2024.pdf: `xxgk parse` (parse_bytes:
+Then, side by side on ../shared/real/huaian-city-gov-2024.pdf: `xxgk parse` (crawler.ingest.examine:
 reading, tables, metadata and the consistency checks) against pdfplumber's extract_tables()
 over all pages, with its tables mapped to template keys the way a user would without xxgk
 (row label contains the template label, figures zipped onto the columns). Prints the ratio
@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import SHARED, expected_for, seed_paths  # noqa: E402
 
 from crawler import template as tpl  # noqa: E402
-from crawler.parsing import parse_bytes  # noqa: E402
+from crawler.ingest import examine as parse_bytes  # noqa: E402  (what `xxgk parse` runs: parse + rules)
 from crawler.parsing.readers.pdf import read_pdf  # noqa: E402
 from crawler.parsing.tables import extract  # noqa: E402
 from crawler.parsing.tokens import tokenize  # noqa: E402

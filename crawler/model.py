@@ -1,4 +1,5 @@
-"""The canonical result of reading one annual report, whatever its file format."""
+"""The contracts every layer shares: what a report reads as (ParsedReport), and the one record a document
+travels in from the crawler (or `xxgk import`) to the archive (IncomingDocument)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,44 @@ class ParsedReport:
             "cells": self.values(),
             "findings": [f.as_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True)
+class HttpMeta:
+    """How a document was fetched: what the crawler saw in the HTTP response."""
+
+    content_type: str | None = None
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None  # the header as sent (RFC 7231 date)
+    fetched_at: str | None = None  # ISO timestamp; defaults to now
+
+
+# Where a publication date came from, most trustworthy first. `manual`: a person gave it.
+PUBLISHED_SOURCES = ("manual", "page_meta", "visible", "url", "last_modified", "first_seen")
+
+
+@dataclass(frozen=True)
+class IncomingDocument:
+    """One document on its way into the archive, with everything known about it before it is parsed.
+
+    The crawler builds it from a response and a list entry, `xxgk import` from a file and its options; the
+    ingest layer stores, parses and judges it, and the archive writes it. `agency`/`year` given here win over
+    what the parser reads (both are kept).
+    """
+
+    data: bytes = field(repr=False)
+    url: str
+    http: HttpMeta = HttpMeta()
+    portal_id: str | None = None
+    page_url: str | None = None  # the report page that linked the document (itself for an inline report)
+    title: str | None = None
+    agency: str | None = None
+    year: int | None = None
+    kind: str | None = None  # department | government, for an agency the archive does not know yet
+    published_at: str | None = None  # ISO date
+    published_source: str | None = None  # one of PUBLISHED_SOURCES
+
+    def __post_init__(self) -> None:
+        if self.published_source is not None and self.published_source not in PUBLISHED_SOURCES:
+            raise ValueError(f"published_source must be one of {PUBLISHED_SOURCES}, got {self.published_source!r}")

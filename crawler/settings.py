@@ -12,8 +12,8 @@ from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
 
 BOT_NAME = "xxgk"
 
-# Spiders come from the registry: one per declared portal. A thin module in spiders/ may refine a portal;
-# portals without one get a spider built from their CMS family's base class.
+# Spiders come from the registry: one per declared portal, built from its CMS family's base class
+# (spiders/base/<cms>.py). A module in spiders/ may refine a portal that needs real code of its own.
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 SPIDER_LOADER_CLASS = "spiders.loader.RegistrySpiderLoader"
@@ -64,13 +64,13 @@ DOWNLOAD_WARNSIZE = 20 * 1024 * 1024
 # --- components ------------------------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Ours run first (lowest number): refuse offsite/private targets before robots.txt is even fetched.
-    "crawler.middlewares.SafetyMiddleware": 50,
-    "crawler.middlewares.IncrementalMiddleware": 60,
+    "crawler.crawl.safety.SafetyMiddleware": 50,
+    "crawler.crawl.incremental.IncrementalMiddleware": 60,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,  # replaced by SafetyMiddleware
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.crawl.retry.BackoffRetryMiddleware": 550,
 }
-ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+ITEM_PIPELINES = {"crawler.crawl.pipeline.ArchivePipeline": 300}
 
 # --- JavaScript listings ---------------------------------------------------------------------------------
 # Only portals declared `js: true` install the Playwright download handler (see spiders/base/report.py), and
@@ -85,8 +85,9 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
-# The browser fetches scripts and XHRs itself, past Scrapy's middlewares: the same confinement applies there.
-PLAYWRIGHT_ABORT_REQUEST = "crawler.middlewares.abort_browser_request"
+# The browser fetches scripts and XHRs itself, past Scrapy's middlewares: each spider rendering its listing
+# sets its own Confinement's check here (spiders/base/report.py); without one, the browser may fetch nothing.
+PLAYWRIGHT_ABORT_REQUEST = "crawler.confinement.refuse_browser_request"
 
 # Scrapy's telnet console and (2.19+) remote-control HTTP server both run code sent to a local port: a crawler of
 # untrusted sites opens neither (and each costs time to start and stop for every portal).

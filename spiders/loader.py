@@ -1,36 +1,31 @@
 """Scrapy's spider loader, driven by the registry: one spider per declared portal.
 
-A portal whose id has a module in spiders/ (a thin subclass of its family base, Querido Diário style) uses that
-class; any other portal gets a class built from its family base (`cms:`), so adding a portal on a known CMS is
-a few lines of registry YAML and nothing else. `generic` is the spider for portals outside the registry
+A portal's CMS family is said once, in the registry (`cms:`); its spider is built from that family's base,
+`spiders/base/<cms>.py` (its `BASE`), so adding a portal on a known CMS is a few lines of registry YAML and
+nothing else. A portal that needs real code of its own gets a module in spiders/ with a subclass named after
+it (Querido Diário style); none needs one today. `generic` is the spider for portals outside the registry
 (`scrapy crawl generic -a url=URL -a agency=NAME -a kind=department|government`).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 from scrapy.utils.misc import walk_modules_iter
 
 from crawler.registry import Registry, load_registry
-from spiders.base.fujian import FujianSpider
-from spiders.base.generic import GenericSpider, UrlSpider
-from spiders.base.hanweb import HanwebSpider
-from spiders.base.jsonapi import JsonApiSpider
+from spiders.base.generic import UrlSpider
 from spiders.base.report import ReportSpider
-from spiders.base.trs import TrsSpider
 
-FAMILIES: dict[str, type[ReportSpider]] = {
-    "trs": TrsSpider,
-    "hanweb": HanwebSpider,
-    "fujian": FujianSpider,
-    "jsonapi": JsonApiSpider,
-    "generic": GenericSpider,
-}
+
+def family_base(cms: str) -> type[ReportSpider]:
+    """The base spider of a CMS family: the `BASE` of spiders/base/<cms>.py."""
+    return importlib.import_module(f"spiders.base.{cms}").BASE
 
 
 def portal_modules(module_names: list[str]) -> dict[str, type[ReportSpider]]:
-    """Thin per-portal classes found in the spider modules, by spider name (base classes excluded)."""
+    """Per-portal classes found in the spider modules, by spider name (base classes excluded)."""
     out: dict[str, type[ReportSpider]] = {}
     for name in module_names:
         for module in walk_modules_iter(name):
@@ -45,7 +40,7 @@ def portal_modules(module_names: list[str]) -> dict[str, type[ReportSpider]]:
 def spider_classes(registry: Registry, modules: dict[str, type[ReportSpider]]) -> dict[str, type[ReportSpider]]:
     out: dict[str, type[ReportSpider]] = {}
     for portal in registry.portals:
-        base = modules.get(portal.id) or FAMILIES[portal.cms]
+        base = modules.get(portal.id) or family_base(portal.cms)
         camel = "".join(part.capitalize() for part in portal.id.replace("-", "_").split("_") if part)
         out[portal.id] = type(
             f"{camel}Spider", (base,), {"name": portal.id, "portal": portal, "__module__": base.__module__}

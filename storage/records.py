@@ -9,17 +9,6 @@ from crawler.model import ParsedReport
 
 
 @dataclass(frozen=True)
-class HttpMeta:
-    """How a document was fetched: what the crawler saw in the HTTP response."""
-
-    content_type: str | None = None
-    status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None  # the header as sent (RFC 7231 date)
-    fetched_at: str | None = None  # ISO timestamp; defaults to now
-
-
-@dataclass(frozen=True)
 class DocumentRecord:
     sha256: str
     path: str  # absolute path of the stored original

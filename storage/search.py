@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.parsing.normalize import nfkc
+from crawler.text import nfkc
 
 # CJK Unified Ideographs, Extension A and the compatibility block: the characters reports use.
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

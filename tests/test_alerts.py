@@ -131,7 +131,7 @@ def test_missing_once_then_now_published(tmp_path, recorder):
 
     assert xxgk(*check, "--today", "2021-02-11").returncode == 0 and recorder.take() == []
     with Archive(db) as archive:
-        status = archive.deadline_status(WENZHOU, 2020)
+        status = archive.deadlines.get(WENZHOU, 2020)
         assert (status["status"], status["days_late"], status["published_at"]) == ("late", 5, "2021-02-05")
         assert json.loads(status["pages_checked"]) == ["http://127.0.0.1:9/nb/index.html"]
         deliveries = archive.conn.execute("SELECT state, ok FROM alert_deliveries ORDER BY id").fetchall()
@@ -161,7 +161,7 @@ def test_failed_delivery_is_recorded_and_retried(tmp_path, recorder):
     down = xxgk(*check)
     assert down.returncode == 1 and "failed 1" in down.stdout
     with Archive(db) as archive:
-        (alert,) = archive.pending_alerts()
+        (alert,) = archive.alerts.pending()
         assert alert.delivery_status == "failed" and alert.attempts == 1 and "JSON" in alert.last_error
     recorder.fail = False
     again = xxgk(*check)
@@ -170,7 +170,7 @@ def test_failed_delivery_is_recorded_and_retried(tmp_path, recorder):
     assert "逾期未公开" in post[1]["title"]
     with Archive(db) as archive:
         oks = [r[0] for r in archive.conn.execute("SELECT ok FROM alert_deliveries ORDER BY id")]
-        assert oks == [0, 1] and archive.pending_alerts() == []
+        assert oks == [0, 1] and archive.alerts.pending() == []
 
 
 def test_digest_dry_run_and_routing(tmp_path, recorder):

@@ -5,7 +5,7 @@ import sys
 
 from test_alerts import Recorder, write_config, write_registry
 
-from crawler.crawl import CrawlLock
+from storage import check_lock
 
 
 def xxgk(*args: str) -> subprocess.CompletedProcess:
@@ -30,7 +30,7 @@ def test_run_checks_and_notifies_and_a_second_run_waits_its_turn(tmp_path):
             "--no-screenshots",
         ]
 
-        with CrawlLock(f"{db}.check"):  # what a run in progress holds
+        with check_lock(db):  # what a run in progress holds
             busy = xxgk(*run, "--today", "2021-02-01")
             busy_check = xxgk("check", *run[2:], "--today", "2021-02-01")
         assert busy.returncode == 75 and "another xxgk run or check" in busy.stderr

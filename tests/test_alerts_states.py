@@ -6,8 +6,10 @@ import pytest
 from conftest import expected_for, seed_paths
 from test_alerts import Recorder, write_config
 
+from crawler import ingest as write_path
 from crawler.alerts import Targets, deliver, queue_alerts
-from crawler.checks.monitor import run_checks
+from crawler.model import IncomingDocument
+from crawler.monitor.checks import run_checks
 from crawler.registry import parse_registry
 from storage import Archive
 
@@ -58,14 +60,17 @@ def shenyang_text() -> str:
 
 
 def ingest(archive, text: str, year: int = 2020, url: str = "http://127.0.0.1:9/zfxxgknb/t1.html"):
-    return archive.ingest(
-        text.encode("utf-8"),
-        url=url,
-        agency=SHENYANG,
-        year=year,
-        published_at=f"{year + 1}-01-21",
-        published_source="visible",
-        portal_id="shenyang",
+    return write_path.ingest(
+        archive,
+        IncomingDocument(
+            text.encode("utf-8"),
+            url=url,
+            agency=SHENYANG,
+            year=year,
+            published_at=f"{year + 1}-01-21",
+            published_source="visible",
+            portal_id="shenyang",
+        ),
     )
 
 
@@ -102,23 +107,26 @@ def test_cross_year_mismatch_is_found_and_alerted(tmp_path, recorder, real_pdf):
     reg = registry(first_year=2020)
     with Archive(tmp_path / "x.db") as archive:
         ingest(archive, shenyang_text(), 2020)
-        archive.ingest(
-            real_pdf.read_bytes(),
-            url="http://127.0.0.1:9/zfxxgknb/2021.pdf",
-            agency=SHENYANG,
-            year=2021,
-            portal_id="shenyang",
+        write_path.ingest(
+            archive,
+            IncomingDocument(
+                real_pdf.read_bytes(),
+                url="http://127.0.0.1:9/zfxxgknb/2021.pdf",
+                agency=SHENYANG,
+                year=2021,
+                portal_id="shenyang",
+            ),
         )
         cycle(archive, reg, targets, today="2022-01-25")
-        report = archive.report_for(SHENYANG, 2021)
-        cross = [f for f in archive.findings_of(report.id, "cross_year") if f.status == "fail"]
+        report = archive.reports.for_agency_year(SHENYANG, 2021)
+        cross = [f for f in archive.reports.findings(report.id, "cross_year") if f.status == "fail"]
         assert {f.data["scope"] for f in cross} == {"natural_person", "total"}
         assert "34" in cross[0].message and "2020年度报告" in cross[0].message
         titles = [p["title"] for _, p in recorder.take()]
         assert titles.count("【数据不一致】沈阳市人民防空办公室2021年度报告：上年结转数与上年报告不符") == 2
-        assert archive.report(report.id).failing_checks == 2  # the PDF itself is consistent
-        earlier = archive.report_for(SHENYANG, 2020)
-        assert archive.findings_of(earlier.id, "cross_year") == []  # no 2019 report to compare with
+        assert archive.reports.get(report.id).failing_checks == 2  # the PDF itself is consistent
+        earlier = archive.reports.for_agency_year(SHENYANG, 2020)
+        assert archive.reports.findings(earlier.id, "cross_year") == []  # no 2019 report to compare with
 
 
 def test_health_alerts_go_to_the_health_target_only(tmp_path, recorder):
@@ -126,19 +134,19 @@ def test_health_alerts_go_to_the_health_target_only(tmp_path, recorder):
     reg = registry()
     with Archive(tmp_path / "x.db") as archive:
         for _ in range(2):
-            run = archive.start_crawl_run("test")
-            archive.record_portal_status(run, "shenyang", "unreachable", "DNSLookupError: www.shenyang.gov.cn")
+            run = archive.runs.start("test")
+            archive.runs.record_portal(run, "shenyang", "unreachable", "DNSLookupError: www.shenyang.gov.cn")
         cycle(archive, reg, targets)
         assert recorder.take() == []  # two failed runs: not yet (N = 3)
-        run = archive.start_crawl_run("test")
-        archive.record_portal_status(run, "shenyang", "unreachable", "DNSLookupError: www.shenyang.gov.cn")
+        run = archive.runs.start("test")
+        archive.runs.record_portal(run, "shenyang", "unreachable", "DNSLookupError: www.shenyang.gov.cn")
         cycle(archive, reg, targets)
         (post,) = recorder.take()
         assert post[0] == "/ops" and post[1]["title"] == "【采集异常】门户连续3次无法访问：沈阳市人民政府"
         assert "DNSLookupError" in post[1]["message"] and post[1]["type"] == "failure"
 
-        run = archive.start_crawl_run("test")  # back up, but the report column is empty
-        archive.record_portal_status(run, "shenyang", "ok", pages=3)
+        run = archive.runs.start("test")  # back up, but the report column is empty
+        archive.runs.record_portal(run, "shenyang", "ok", pages=3)
         cycle(archive, reg, targets, today="2021-02-02")
         posts = recorder.take()
         titles = sorted(p["title"] for path, p in posts if path == "/ops")
@@ -146,12 +154,15 @@ def test_health_alerts_go_to_the_health_target_only(tmp_path, recorder):
         data = [p["title"] for path, p in posts if path != "/ops"]
         assert data == ["【逾期未公开】沈阳市人民防空办公室2020年度政府信息公开工作年度报告"]  # to the data target
 
-        archive.ingest(
-            b"%PDF-1.4 truncated",
-            url="http://127.0.0.1:9/zfxxgknb/broken.pdf",
-            agency=SHENYANG,
-            year=2020,
-            portal_id="shenyang",
+        write_path.ingest(
+            archive,
+            IncomingDocument(
+                b"%PDF-1.4 truncated",
+                url="http://127.0.0.1:9/zfxxgknb/broken.pdf",
+                agency=SHENYANG,
+                year=2020,
+                portal_id="shenyang",
+            ),
         )
         cycle(archive, reg, targets, today="2021-02-02")
         posts = recorder.take()

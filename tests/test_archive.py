@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import expected_for, seed_paths
 
-from crawler.model import Finding
+from crawler.ingest import ingest, store_document, stored_parsed
+from crawler.model import Finding, HttpMeta, IncomingDocument
 from crawler.registry import load_registry
-from storage import Archive, HttpMeta
+from storage import Archive
 from storage.db import sqlite3
 from storage.schema import LATEST, user_version
 
@@ -42,7 +43,8 @@ def archive(tmp_path):
 def filled(archive, real_pdf):
     """The five seeds and the real PDF, archived once."""
     results = [
-        archive.ingest(p.read_bytes(), url=f"https://example.gov.cn/nb/{p.name}") for p in [*seed_paths(), real_pdf]
+        ingest(archive, IncomingDocument(p.read_bytes(), url=f"https://example.gov.cn/nb/{p.name}"))
+        for p in [*seed_paths(), real_pdf]
     ]
     assert [r.status for r in results] == ["new"] * 6
     return archive
@@ -51,12 +53,12 @@ def filled(archive, real_pdf):
 def test_seeds_and_real_pdf_keep_their_exact_cells(filled, real_pdf):
     for path in [*seed_paths(), real_pdf]:
         expected = expected_for(path)
-        stored = filled.report_for(expected["agency"], expected["year"])
+        stored = filled.reports.for_agency_year(expected["agency"], expected["year"])
         assert stored is not None, path.name
         assert stored.template == expected["template"]
         assert stored.parse_status == "ok"
         # Every key, every value, and absent keys stay absent (the Zibo seed is truncated).
-        assert {k: c.value for k, c in filled.cells_of(stored.id).items()} == expected["cells"]
+        assert {k: c.value for k, c in filled.reports.cells(stored.id).items()} == expected["cells"]
         # The original is in the store under its hash, byte for byte.
         data = path.read_bytes()
         assert stored.sha256 == hashlib.sha256(data).hexdigest()
@@ -65,7 +67,7 @@ def test_seeds_and_real_pdf_keep_their_exact_cells(filled, real_pdf):
 
 def test_key_figures_are_sums_of_the_template_cells(filled, real_pdf):
     cells = expected_for(real_pdf)["cells"]
-    stored = filled.report_for("淮安市人民政府", 2024)
+    stored = filled.reports.for_agency_year("淮安市人民政府", 2024)
     refused = sum(v for k, v in cells.items() if k.startswith("applications.refused.") and k.endswith(".total"))
     assert stored.figures["new_requests"] == cells["applications.new.total"] == 3119
     assert stored.figures["refused"] == refused
@@ -78,8 +80,8 @@ def test_key_figures_are_sums_of_the_template_cells(filled, real_pdf):
         cells["review.total"],
     )
     # Jiaxing printed most cells blank: a figure over blank cells is unknown, not zero.
-    jiaxing = filled.report_for("嘉兴市人民防空办公室", 2021)
-    jiaxing_cells = filled.cells_of(jiaxing.id)
+    jiaxing = filled.reports.for_agency_year("嘉兴市人民防空办公室", 2021)
+    jiaxing_cells = filled.reports.cells(jiaxing.id)
     assert jiaxing_cells["applications.refused.state_secret.total"].value is None
     assert jiaxing.figures["refused"] is None or jiaxing.figures["refused"] == sum(
         c.value
@@ -90,19 +92,24 @@ def test_key_figures_are_sums_of_the_template_cells(filled, real_pdf):
 
 def test_importing_twice_duplicates_nothing(filled, real_pdf):
     before = counts(filled)
-    last_seen = {r.id: r.last_seen for r in filled.reports()}
+    last_seen = {r.id: r.last_seen for r in filled.reports.list()}
     again = [
-        filled.ingest(
-            p.read_bytes(), url=f"https://example.gov.cn/nb/{p.name}", http={"fetched_at": "2099-01-01T00:00:00Z"}
+        ingest(
+            filled,
+            IncomingDocument(
+                p.read_bytes(),
+                url=f"https://example.gov.cn/nb/{p.name}",
+                http=HttpMeta(fetched_at="2099-01-01T00:00:00Z"),
+            ),
         )
         for p in [*seed_paths(), real_pdf]
     ]
     assert {r.status for r in again} == {"unchanged"}
     assert counts(filled) == before
-    assert all(r.last_seen == "2099-01-01T00:00:00Z" != last_seen[r.id] for r in filled.reports())
+    assert all(r.last_seen == "2099-01-01T00:00:00Z" != last_seen[r.id] for r in filled.reports.list())
     # The same bytes under another URL are one stored file, and still the same report.
     seed = seed_paths()[0]
-    other = filled.ingest(seed.read_bytes(), url="https://mirror.example.gov.cn/copy.txt")
+    other = ingest(filled, IncomingDocument(seed.read_bytes(), url="https://mirror.example.gov.cn/copy.txt"))
     assert other.status == "unchanged" and not other.document.is_new
     assert counts(filled)["documents"] == before["documents"]
     assert counts(filled)["document_urls"] == before["document_urls"] + 1
@@ -111,38 +118,47 @@ def test_importing_twice_duplicates_nothing(filled, real_pdf):
 def test_changed_document_becomes_a_new_version(archive):
     seed = seed_paths()[1]
     text = seed.read_text(encoding="utf-8")
-    first = archive.ingest(
-        text.encode(), url="https://example.gov.cn/a.html", http={"fetched_at": "2021-01-25T08:00:00Z"}
+    first = ingest(
+        archive,
+        IncomingDocument(
+            text.encode(), url="https://example.gov.cn/a.html", http=HttpMeta(fetched_at="2021-01-25T08:00:00Z")
+        ),
     )
-    archive.write_findings(first.report_id, [Finding("sum.row_total", "fail", "error", "旧版本的问题")])
+    archive.reports.write_findings(first.report_id, [Finding("sum.row_total", "fail", "error", "旧版本的问题")])
     # The agency edits its report after publication: one more sentence at the end.
     edited = (text + "\n（本报告于2021年2月3日更正）\n").encode()
-    second = archive.ingest(edited, url="https://example.gov.cn/a.html", http={"fetched_at": "2021-02-03T08:00:00Z"})
+    second = ingest(
+        archive,
+        IncomingDocument(edited, url="https://example.gov.cn/a.html", http=HttpMeta(fetched_at="2021-02-03T08:00:00Z")),
+    )
     assert (first.status, second.status, second.version) == ("new", "changed", 2)
     assert second.report_id == first.report_id
-    report = archive.report(first.report_id)
+    report = archive.reports.get(first.report_id)
     assert report.version == 2 and report.sha256 == hashlib.sha256(edited).hexdigest()
     assert report.changed_at == "2021-02-03T08:00:00Z" and report.first_seen == "2021-01-25T08:00:00Z"
     versions = archive.conn.execute(
         "SELECT version, sha256 FROM report_versions WHERE report_id = ? ORDER BY version", (first.report_id,)
     ).fetchall()
     assert [v[0] for v in versions] == [1, 2]
-    assert "更正" in archive.text_of(first.report_id)
-    assert archive.findings_of(first.report_id, "checks") == []  # stale check results went with the old version
-    assert len(archive.reports()) == 1 and len(archive.cells_of(first.report_id)) == 198
+    assert "更正" in archive.reports.text(first.report_id)
+    assert archive.reports.findings(first.report_id, "checks") == []  # stale check results went with the old version
+    assert len(archive.reports.list()) == 1 and len(archive.reports.cells(first.report_id)) == 198
     # The old text turning up again (a stale mirror) is a known version, not a third one.
-    assert archive.ingest(text.encode(), url="https://example.gov.cn/a.html").status == "unchanged"
+    assert ingest(archive, IncomingDocument(text.encode(), url="https://example.gov.cn/a.html")).status == "unchanged"
     assert archive.conn.execute("SELECT count(*) FROM report_versions").fetchone()[0] == 2
 
 
 def test_unreadable_later_version_does_not_hide_the_numbers(archive):
     seed = seed_paths()[0]
-    good = archive.ingest(seed.read_bytes(), url="https://example.gov.cn/r.txt")
-    bad = archive.ingest(
-        b"%PDF-1.7\n truncated", url="https://example.gov.cn/r.pdf", agency=good.agency, year=good.year
+    good = ingest(archive, IncomingDocument(seed.read_bytes(), url="https://example.gov.cn/r.txt"))
+    bad = ingest(
+        archive,
+        IncomingDocument(
+            b"%PDF-1.7\n truncated", url="https://example.gov.cn/r.pdf", agency=good.agency, year=good.year
+        ),
     )
     assert bad.status == "failed_version" and bad.parse_status == "failed" and bad.report_id == good.report_id
-    report = archive.report(good.report_id)
+    report = archive.reports.get(good.report_id)
     assert report.parse_status == "ok" and report.version == 1 and report.figures["new_requests"] is not None
     statuses = archive.conn.execute(
         "SELECT parse_status FROM report_versions WHERE report_id = ? ORDER BY version", (good.report_id,)
@@ -151,14 +167,17 @@ def test_unreadable_later_version_does_not_hide_the_numbers(archive):
 
 
 def test_parse_failure_is_kept_with_its_reason(archive):
-    result = archive.ingest(
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200),
-        url="https://example.gov.cn/scan.png",
-        agency="某县人民政府",
-        year=2022,
+    result = ingest(
+        archive,
+        IncomingDocument(
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200),
+            url="https://example.gov.cn/scan.png",
+            agency="某县人民政府",
+            year=2022,
+        ),
     )
     assert (result.parse_status, result.parse_reason) == ("failed", "unsupported")
-    report = archive.report(result.report_id)
+    report = archive.reports.get(result.report_id)
     assert (report.agency, report.year, report.parse_status, report.parse_reason) == (
         "某县人民政府",
         2022,
@@ -166,7 +185,7 @@ def test_parse_failure_is_kept_with_its_reason(archive):
         "unsupported",
     )
     assert archive.store.path_of(result.document.sha256).exists()
-    assert [f.rule for f in archive.findings_of(result.report_id)] == ["parse.failed"]
+    assert [f.rule for f in archive.reports.findings(result.report_id)] == ["parse.failed"]
     row = archive.conn.execute(
         "SELECT check_status FROM report_summary WHERE report_id = ?", (result.report_id,)
     ).fetchone()
@@ -175,28 +194,37 @@ def test_parse_failure_is_kept_with_its_reason(archive):
 
 def test_caller_agency_and_year_win_and_both_are_recorded(archive):
     seed = seed_paths()[0]  # 温州市人民防空办公室, 2020
-    result = archive.ingest(
-        seed.read_bytes(), url="https://example.gov.cn/x.txt", agency="温州市人防办", year=2021, kind="department"
+    result = ingest(
+        archive,
+        IncomingDocument(
+            seed.read_bytes(), url="https://example.gov.cn/x.txt", agency="温州市人防办", year=2021, kind="department"
+        ),
     )
-    report = archive.report(result.report_id)
+    report = archive.reports.get(result.report_id)
     assert (report.agency, report.year, report.kind) == ("温州市人防办", 2021, "department")
     row = archive.conn.execute(
         "SELECT agency_parsed, year_parsed FROM reports WHERE id = ?", (result.report_id,)
     ).fetchone()
     assert tuple(row) == ("温州市人民防空办公室", 2020)
-    rules = {f.rule for f in archive.findings_of(result.report_id)}
+    rules = {f.rule for f in archive.reports.findings(result.report_id)}
     assert {"archive.agency_differs", "archive.year_differs"} <= rules
 
 
 def test_report_first_filed_by_url_moves_to_agency_and_year(archive):
-    unknown = archive.ingest(b"not a report at all", url="https://example.gov.cn/nb2022.txt")
+    unknown = ingest(archive, IncomingDocument(b"not a report at all", url="https://example.gov.cn/nb2022.txt"))
     assert unknown.agency is None
-    later = archive.ingest(
-        b"not a report at all", url="https://example.gov.cn/nb2022.txt", agency="某市人民政府", year=2022
+    later = ingest(
+        archive,
+        IncomingDocument(
+            b"not a report at all", url="https://example.gov.cn/nb2022.txt", agency="某市人民政府", year=2022
+        ),
     )
     assert later.report_id == unknown.report_id and later.status == "unchanged"
-    assert (archive.report(unknown.report_id).agency, archive.report(unknown.report_id).year) == ("某市人民政府", 2022)
-    assert len(archive.reports()) == 1
+    assert (archive.reports.get(unknown.report_id).agency, archive.reports.get(unknown.report_id).year) == (
+        "某市人民政府",
+        2022,
+    )
+    assert len(archive.reports.list()) == 1
 
 
 def test_interrupted_ingest_leaves_no_partial_rows(archive, monkeypatch):
@@ -207,24 +235,24 @@ def test_interrupted_ingest_leaves_no_partial_rows(archive, monkeypatch):
         raise OSError("disk gone mid-write")
 
     # Fail after the report row and its cells are written, before the findings: all must roll back.
-    monkeypatch.setattr(archive, "_write_parse_findings", crash)
+    monkeypatch.setattr(archive.reports, "_write_parse_findings", crash)
     with pytest.raises(OSError):
-        archive.ingest(seed.read_bytes(), url="https://example.gov.cn/w.txt")
+        ingest(archive, IncomingDocument(seed.read_bytes(), url="https://example.gov.cn/w.txt"))
     assert counts(archive) == before
     assert (
         archive.conn.execute("SELECT count(*) FROM reports_fts WHERE reports_fts MATCH '\"复议\"'").fetchone()[0] == 0
     )
     monkeypatch.undo()
     # The next run completes the work.
-    assert archive.ingest(seed.read_bytes(), url="https://example.gov.cn/w.txt").status == "new"
+    assert ingest(archive, IncomingDocument(seed.read_bytes(), url="https://example.gov.cn/w.txt")).status == "new"
     assert counts(archive)["cells"] == 198
 
 
 def test_search_finds_two_and_four_character_terms(filled):
     def agencies(query: str) -> set[str]:
-        return {r.agency for r in filled.search(query)}
+        return {r.agency for r in filled.reports.search(query)}
 
-    everyone = {r.agency for r in filled.reports()}
+    everyone = {r.agency for r in filled.reports.list()}
     assert agencies("复议") == everyone  # every report prints the review table
     assert agencies("诉讼") == everyone
     assert agencies("行政复议") == everyone
@@ -239,48 +267,58 @@ def test_search_finds_two_and_four_character_terms(filled):
 
 def test_store_document_and_conditional_fetch_state(archive):
     url = "https://example.gov.cn/nb.pdf"
-    assert archive.known_document(url) is None
-    rec = archive.store_document(
-        b"%PDF-1.4 fake",
-        url=url,
-        content_type="application/pdf",
-        http_status=200,
-        etag='"abc"',
-        last_modified="Wed, 03 Feb 2021 08:00:00 GMT",
+    assert archive.documents.known(url) is None
+    rec = store_document(
+        archive,
+        IncomingDocument(
+            b"%PDF-1.4 fake",
+            url=url,
+            http=HttpMeta(
+                content_type="application/pdf",
+                status=200,
+                etag='"abc"',
+                last_modified="Wed, 03 Feb 2021 08:00:00 GMT",
+            ),
+        ),
     )
     assert rec.is_new and Path(rec.path).read_bytes() == b"%PDF-1.4 fake" and rec.format == "pdf"
-    known = archive.known_document(url)
+    known = archive.documents.known(url)
     assert (known.etag, known.last_modified, known.sha256) == ('"abc"', "Wed, 03 Feb 2021 08:00:00 GMT", rec.sha256)
-    assert not archive.store_document(b"%PDF-1.4 fake", url=url).is_new
-    assert archive.mark_seen(url, fetched_at="2030-01-01T00:00:00Z") is True
-    assert archive.known_document(url).last_seen == "2030-01-01T00:00:00Z"
-    assert archive.mark_seen("https://example.gov.cn/unknown.pdf") is False
+    assert not store_document(archive, IncomingDocument(b"%PDF-1.4 fake", url=url)).is_new
+    assert archive.documents.mark_seen(url, fetched_at="2030-01-01T00:00:00Z") is True
+    assert archive.documents.known(url).last_seen == "2030-01-01T00:00:00Z"
+    assert archive.documents.mark_seen("https://example.gov.cn/unknown.pdf") is False
 
 
 def test_publication_date_prefers_the_best_source(archive):
     seed = seed_paths()[2]
     url = "https://example.gov.cn/zb.txt"
-    first = archive.ingest(
-        seed.read_bytes(),
-        url=url,
-        http=HttpMeta(last_modified="Fri, 29 Jan 2021 10:00:00 GMT", fetched_at="2021-03-01T00:00:00Z"),
+    first = ingest(
+        archive,
+        IncomingDocument(
+            seed.read_bytes(),
+            url=url,
+            http=HttpMeta(last_modified="Fri, 29 Jan 2021 10:00:00 GMT", fetched_at="2021-03-01T00:00:00Z"),
+        ),
     )
-    report = archive.report(first.report_id)
+    report = archive.reports.get(first.report_id)
     assert (report.published_at, report.published_source) == ("2021-01-29", "last_modified")
-    archive.ingest(seed.read_bytes(), url=url, published_at="2021-01-27", published_source="visible")
-    report = archive.report(first.report_id)
+    ingest(archive, IncomingDocument(seed.read_bytes(), url=url, published_at="2021-01-27", published_source="visible"))
+    report = archive.reports.get(first.report_id)
     assert (report.published_at, report.published_source) == ("2021-01-27", "visible")
     candidates = json.loads(
         archive.conn.execute("SELECT published_candidates FROM reports WHERE id = ?", (report.id,)).fetchone()[0]
     )
     assert candidates == {"last_modified": "2021-01-29", "first_seen": "2021-03-01", "visible": "2021-01-27"}
     with pytest.raises(ValueError):
-        archive.ingest(seed.read_bytes(), url=url, published_at="2021-01-01", published_source="rumour")
+        ingest(
+            archive, IncomingDocument(seed.read_bytes(), url=url, published_at="2021-01-01", published_source="rumour")
+        )
 
 
 def test_findings_by_scope_and_the_failing_count(filled):
-    report = filled.report_for("沈阳市人民防空办公室", 2020)
-    parse_findings = filled.findings_of(report.id, "parse")
+    report = filled.reports.for_agency_year("沈阳市人民防空办公室", 2020)
+    parse_findings = filled.reports.findings(report.id, "parse")
     fail = Finding(
         "sum.row_total",
         "fail",
@@ -290,29 +328,29 @@ def test_findings_by_scope_and_the_failing_count(filled):
         {"total": 6, "sum": 5},
     )
     ok = Finding("sum.result_rows", "pass", "info", "ok")
-    filled.write_findings(report.id, [fail, ok], now="2024-02-01T00:00:00Z")
-    filled.write_findings(report.id, [fail, ok], now="2024-02-02T00:00:00Z")  # idempotent
-    assert [f.rule for f in filled.findings_of(report.id, "checks")] == ["sum.row_total", "sum.result_rows"]
-    assert filled.report(report.id).failing_checks == 1
+    filled.reports.write_findings(report.id, [fail, ok], now="2024-02-01T00:00:00Z")
+    filled.reports.write_findings(report.id, [fail, ok], now="2024-02-02T00:00:00Z")  # idempotent
+    assert [f.rule for f in filled.reports.findings(report.id, "checks")] == ["sum.row_total", "sum.result_rows"]
+    assert filled.reports.get(report.id).failing_checks == 1
     row = filled.conn.execute(
         "SELECT check_status, failing_checks FROM report_summary WHERE report_id = ?", (report.id,)
     ).fetchone()
     assert tuple(row) == ("fail", 1)
-    filled.write_findings(report.id, [ok])
-    assert filled.report(report.id).failing_checks == 0
+    filled.reports.write_findings(report.id, [ok])
+    assert filled.reports.get(report.id).failing_checks == 0
     assert (
         filled.conn.execute("SELECT check_status FROM report_summary WHERE report_id = ?", (report.id,)).fetchone()[0]
         == "pass"
     )
     # parse findings are not touched by checks
-    assert filled.findings_of(report.id, "parse") == parse_findings
+    assert filled.reports.findings(report.id, "parse") == parse_findings
     with pytest.raises(ValueError):
-        filled.write_findings(report.id, [], scope="parse")
+        filled.reports.write_findings(report.id, [], scope="parse")
 
 
-def test_parsed_of_rebuilds_the_report_for_the_checks(filled, real_pdf):
-    report = filled.report_for("淮安市人民政府", 2024)
-    parsed = filled.parsed_of(report.id)
+def test_stored_parsed_rebuilds_the_report_for_the_checks(filled, real_pdf):
+    report = filled.reports.for_agency_year("淮安市人民政府", 2024)
+    parsed = stored_parsed(filled, report.id)
     assert parsed.values() == expected_for(real_pdf)["cells"]
     assert parsed.template == "2021" and parsed.year == 2024 and "四" in parsed.sections
     assert "行政复议" in parsed.text
@@ -320,8 +358,8 @@ def test_parsed_of_rebuilds_the_report_for_the_checks(filled, real_pdf):
 
 def test_registry_deadlines_evidence_and_runs(filled):
     registry = load_registry()
-    filled.sync_registry(registry)
-    filled.sync_registry(registry)
+    filled.agencies.sync_registry(registry)
+    filled.agencies.sync_registry(registry)
     agency = filled.conn.execute("SELECT * FROM agencies WHERE name = '温州市人民防空办公室'").fetchone()
     assert (agency["kind"], agency["province"], agency["portal_id"], agency["in_registry"]) == (
         "department",
@@ -334,11 +372,11 @@ def test_registry_deadlines_evidence_and_runs(filled):
     )
 
     png = b"\x89PNG\r\n\x1a\n" + b"listing page" * 10
-    evidence = filled.store_evidence(
+    evidence = filled.deadlines.store_evidence(
         png, url="https://www.zibo.gov.cn/col/nb/", agency="淄博市人民防空办公室", year=2021
     )
     assert (
-        filled.set_deadline_status(
+        filled.deadlines.set(
             "淄博市人民防空办公室",
             2021,
             "missing",
@@ -348,8 +386,8 @@ def test_registry_deadlines_evidence_and_runs(filled):
         )
         is None
     )
-    wenzhou = filled.report_for("温州市人民防空办公室", 2020)
-    filled.set_deadline_status(
+    wenzhou = filled.reports.for_agency_year("温州市人民防空办公室", 2020)
+    filled.deadlines.set(
         "温州市人民防空办公室",
         2020,
         "late",
@@ -359,13 +397,13 @@ def test_registry_deadlines_evidence_and_runs(filled):
         report_id=wenzhou.id,
     )
     assert (
-        filled.set_deadline_status(
+        filled.deadlines.set(
             "温州市人民防空办公室", 2020, "late", deadline="2021-01-31", days_late=10, report_id=wenzhou.id
         )
         == "late"
     )
     with pytest.raises(ValueError):
-        filled.set_deadline_status("温州市人民防空办公室", 2020, "lost", deadline="2021-01-31")
+        filled.deadlines.set("温州市人民防空办公室", 2020, "lost", deadline="2021-01-31")
     assert filled.conn.execute(
         "SELECT deadline_status, days_late FROM report_summary WHERE report_id = ?", (wenzhou.id,)
     ).fetchone()[:] == ("late", 10)
@@ -375,33 +413,33 @@ def test_registry_deadlines_evidence_and_runs(filled):
     ).fetchone()
     assert filled.store.read(stored[0]) == png and stored[1] == "image/png"
 
-    run = filled.start_crawl_run("crawl", {"portals": ["zibo", "adhoc"]})
-    filled.record_portal_status(run, "zibo", "unreachable", "timeout")
-    filled.record_portal_status(run, "adhoc", "ok", pages=3, documents=2, reports=1)  # not in the registry
-    filled.record_portal_status(run, "zibo", "unreachable", "connection refused")
-    filled.finish_crawl_run(run, "partial", pages=3, documents=2, reports=1, errors=1)
-    assert [h["error"] for h in filled.portal_history("zibo")] == ["connection refused"]
+    run = filled.runs.start("crawl", {"portals": ["zibo", "adhoc"]})
+    filled.runs.record_portal(run, "zibo", "unreachable", "timeout")
+    filled.runs.record_portal(run, "adhoc", "ok", pages=3, documents=2, reports=1)  # not in the registry
+    filled.runs.record_portal(run, "zibo", "unreachable", "connection refused")
+    filled.runs.finish(run, "partial", pages=3, documents=2, reports=1, errors=1)
+    assert [h["error"] for h in filled.runs.history("zibo")] == ["connection refused"]
     assert filled.conn.execute("SELECT status FROM crawl_runs WHERE id = ?", (run,)).fetchone()[0] == "partial"
 
 
 def test_alert_is_delivered_once_again_on_change_and_retried_on_failure(archive):
-    a = archive.upsert_alert(
+    a = archive.alerts.upsert(
         "fp1", kind="deadline", state="missing", tags=["deadline", "浙江省"], title="未发布", agency="某局", year=2021
     )
     assert a.needs_delivery and a.tags == ["deadline", "浙江省"]
-    archive.record_delivery([a.id], ok=False, error="HTTP 502")
-    assert archive.alert("fp1").delivery_status == "failed" and archive.alert("fp1").attempts == 1
-    assert [p.fingerprint for p in archive.pending_alerts()] == ["fp1"]
-    assert archive.pending_alerts(max_attempts=1) == []
-    archive.record_delivery([a.id], ok=True, digest="run-2")
-    assert archive.pending_alerts() == []
+    archive.alerts.record_delivery([a.id], ok=False, error="HTTP 502")
+    assert archive.alerts.get("fp1").delivery_status == "failed" and archive.alerts.get("fp1").attempts == 1
+    assert [p.fingerprint for p in archive.alerts.pending()] == ["fp1"]
+    assert archive.alerts.pending(max_attempts=1) == []
+    archive.alerts.record_delivery([a.id], ok=True, digest="run-2")
+    assert archive.alerts.pending() == []
     # The same state on the next run: nothing to send.
-    assert not archive.upsert_alert("fp1", kind="deadline", state="missing").needs_delivery
+    assert not archive.alerts.upsert("fp1", kind="deadline", state="missing").needs_delivery
     # A change of state is news: late → published.
-    changed = archive.upsert_alert("fp1", kind="deadline", state="published")
+    changed = archive.alerts.upsert("fp1", kind="deadline", state="published")
     assert changed.needs_delivery and changed.sent_state == "missing" and changed.attempts == 0
     # …and if it flips back before anyone was told, there is nothing new to tell.
-    assert not archive.upsert_alert("fp1", kind="deadline", state="missing").needs_delivery
+    assert not archive.alerts.upsert("fp1", kind="deadline", state="missing").needs_delivery
     log = archive.conn.execute("SELECT ok, error, digest FROM alert_deliveries ORDER BY id").fetchall()
     assert [tuple(r) for r in log] == [(0, "HTTP 502", None), (1, None, "run-2")]
 
@@ -431,17 +469,17 @@ def test_migration_from_version_1_keeps_the_data(tmp_path):
 
     with Archive(db) as archive:
         assert user_version(archive.conn) == LATEST
-        report = archive.report_for("某市人民政府", 2020)
+        report = archive.reports.for_agency_year("某市人民政府", 2020)
         assert report.figures["new_requests"] == 42 and report.kind == "government"
-        assert archive.cells_of(report.id)["applications.new.total"].value == 42
-        assert [r.id for r in archive.search("复议")] == [1]  # backfilled into the new search index
-        assert [r.id for r in archive.search("人民政府")] == [1]
+        assert archive.reports.cells(report.id)["applications.new.total"].value == 42
+        assert [r.id for r in archive.reports.search("复议")] == [1]  # backfilled into the new search index
+        assert [r.id for r in archive.reports.search("人民政府")] == [1]
         assert archive.conn.execute("SELECT agency, new_requests FROM report_summary").fetchone()[:] == (
             "某市人民政府",
             42,
         )
     with Archive(db) as archive:  # opening again migrates nothing
-        assert user_version(archive.conn) == LATEST and len(archive.reports()) == 1
+        assert user_version(archive.conn) == LATEST and len(archive.reports.list()) == 1
 
 
 def test_database_is_wal_with_foreign_keys(archive):

@@ -37,16 +37,16 @@ def test_import_with_and_without_flags(tmp_path, real_pdf, capsys):
     )
     assert "淮安市政府 2024年: new" in capsys.readouterr().out
     with Archive(db) as archive:
-        report = archive.report_for("淮安市政府", 2024)
+        report = archive.reports.for_agency_year("淮安市政府", 2024)
         assert (report.source_url, report.kind, report.published_at, report.published_source) == (
             "https://www.huaian.gov.cn/nb/2024.pdf",
             "government",
             "2025-03-20",
             "manual",
         )
-        wenzhou = archive.report_for("温州市人民防空办公室", 2020)
+        wenzhou = archive.reports.for_agency_year("温州市人民防空办公室", 2020)
         assert wenzhou.source_url == seeds[0].resolve().as_uri()  # file:// URL by default
-        assert len(archive.reports()) == 6
+        assert len(archive.reports.list()) == 6
     # Again: nothing new.
     assert main(["import", "--db", str(db), *map(str, seeds)]) == 0
     assert all(line.endswith("already archived, unchanged") for line in capsys.readouterr().out.splitlines())
@@ -71,7 +71,7 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path, capsys):
     assert "嘉兴市人民防空办公室 2021年: new" in captured.out
     with Archive(db) as archive:
         # The unreadable file is archived all the same, with its reason.
-        assert [(r.parse_status, r.parse_reason) for r in archive.reports()] == [
+        assert [(r.parse_status, r.parse_reason) for r in archive.reports.list()] == [
             ("failed", "unsupported"),
             ("ok", None),
         ]

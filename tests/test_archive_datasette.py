@@ -12,7 +12,8 @@ from conftest import seed_paths
 from datasette.app import Datasette
 
 from crawler.commands.serve import SETTINGS
-from crawler.model import Finding
+from crawler.ingest import ingest
+from crawler.model import Finding, HttpMeta, IncomingDocument
 from storage import Archive
 from storage.datasette.config import PLUGINS_DIR, QUERIES, TEMPLATES_DIR, metadata
 
@@ -23,21 +24,29 @@ def build_sample_archive(db, real_pdf) -> str:
     seeds = seed_paths()
     with Archive(db) as a:
         for p in seeds:
-            a.ingest(
-                p.read_bytes(), url=f"https://example.gov.cn/{p.name}", http={"fetched_at": "2021-02-01T00:00:00Z"}
+            ingest(
+                a,
+                IncomingDocument(
+                    p.read_bytes(),
+                    url=f"https://example.gov.cn/{p.name}",
+                    http=HttpMeta(fetched_at="2021-02-01T00:00:00Z"),
+                ),
             )
-        huaian = a.ingest(real_pdf.read_bytes(), url="https://www.huaian.gov.cn/2024.pdf")
+        huaian = ingest(a, IncomingDocument(real_pdf.read_bytes(), url="https://www.huaian.gov.cn/2024.pdf"))
         # Last year's report of the same agency, edited later, to compare years and versions.
         text = seeds[1].read_text(encoding="utf-8")
         for fetched_at, body in (("2020-01-20T00:00:00Z", text), ("2020-03-01T00:00:00Z", text + "\n更正说明\n")):
-            a.ingest(
-                body.encode(),
-                url="https://example.gov.cn/sy2019.txt",
-                agency="沈阳市人民防空办公室",
-                year=2019,
-                http={"fetched_at": fetched_at},
+            ingest(
+                a,
+                IncomingDocument(
+                    body.encode(),
+                    url="https://example.gov.cn/sy2019.txt",
+                    agency="沈阳市人民防空办公室",
+                    year=2019,
+                    http=HttpMeta(fetched_at=fetched_at),
+                ),
             )
-        a.write_findings(
+        a.reports.write_findings(
             huaian.report_id,
             [
                 Finding(
@@ -50,15 +59,15 @@ def build_sample_archive(db, real_pdf) -> str:
                 )
             ],
         )
-        shot = a.store_evidence(
+        shot = a.deadlines.store_evidence(
             b"\x89PNG\r\n\x1a\nscreenshot", url="https://www.zibo.gov.cn/nb/", agency="淄博市人民防空办公室", year=2020
         )
         a.conn.execute("UPDATE agencies SET province = '山东省' WHERE name = '淄博市人民防空办公室'")
-        a.set_deadline_status("淄博市人民防空办公室", 2020, "missing", deadline="2021-01-31", evidence_id=shot)
-        a.set_deadline_status(
+        a.deadlines.set("淄博市人民防空办公室", 2020, "missing", deadline="2021-01-31", evidence_id=shot)
+        a.deadlines.set(
             "温州市人民防空办公室", 2020, "late", deadline="2021-01-31", days_late=3, published_at="2021-02-03"
         )
-        a.set_deadline_status("嘉兴市人民防空办公室", 2021, "on_time", deadline="2022-01-31", published_at="2022-01-20")
+        a.deadlines.set("嘉兴市人民防空办公室", 2021, "on_time", deadline="2022-01-31", published_at="2022-01-20")
         return a.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (shot,)).fetchone()[0]
 
 

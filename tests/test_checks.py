@@ -10,13 +10,13 @@ import pytest
 from conftest import expected_for, seed_paths
 
 from crawler import template as tpl
-from crawler.checks import table_findings
-from crawler.checks.cross_year import CARRY_RULE, PREV_COUNT_RULE, YearReport, cross_year_findings
-from crawler.checks.identities import BALANCE, RESULT_ROWS, REVIEW_TOTAL, ROW_TOTAL, identities
-from crawler.checks.matrix import STATUS_NAMES, compile_template, statuses, values_matrix
-from crawler.checks.narrative import statements, text_findings
-from crawler.checks.period import period_finding
-from crawler.parsing import parse_file
+from crawler.ingest import examine_file
+from crawler.rules import table_findings
+from crawler.rules.cross_year import CARRY_RULE, PREV_COUNT_RULE, YearReport, cross_year_findings
+from crawler.rules.identities import BALANCE, RESULT_ROWS, REVIEW_TOTAL, ROW_TOTAL, identities
+from crawler.rules.matrix import STATUS_NAMES, compile_template, statuses, values_matrix
+from crawler.rules.narrative import statements, text_findings
+from crawler.rules.period import period_finding
 
 A = "applications.{}.{}".format
 
@@ -282,7 +282,7 @@ def test_statistics_period_against_report_year():
 # --- real documents ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def seed_reports():
-    return {expected_for(p)["agency"]: parse_file(p) for p in seed_paths()}
+    return {expected_for(p)["agency"]: examine_file(p) for p in seed_paths()}
 
 
 def test_seeds_pass_every_in_table_check(seed_reports):
@@ -308,7 +308,7 @@ def test_jiaxing_blanks_are_reported_as_blank_not_failures(seed_reports):
 
 
 def test_real_pdf_raises_no_false_alarm_and_checks_its_narrative(real_pdf):
-    report = parse_file(real_pdf)
+    report = examine_file(real_pdf)
     assert not fails(report.findings)
     checked = {f.data["scope"] for f in report.findings if f.rule.startswith("text.") and f.status == "pass"}
     assert {"received", "handled", "carried_over", "carry_forward", "review", "litigation"} <= checked

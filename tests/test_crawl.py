@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from crawler.crawl import CrawlLock
 from crawler.replica import ReplicaServer
-from storage import Archive
+from storage import Archive, crawl_lock
 
 FAST = {
     "DOWNLOAD_DELAY": "0",
@@ -79,7 +78,7 @@ def first(replica, tmp_path_factory) -> dict:
 
 def archived(db: Path, portal_id: str) -> list:
     with Archive(db) as archive:
-        return [(r, archive.cells_of(r.id)) for r in archive.reports(portal_id=portal_id)]
+        return [(r, archive.reports.cells(r.id)) for r in archive.reports.list(portal_id=portal_id)]
 
 
 def assert_every_report(replica: ReplicaServer, db: Path, portal_id: str, base: str) -> None:
@@ -131,8 +130,8 @@ def test_a_javascript_only_listing_is_rendered_in_chromium(replica, first):
 
 def test_a_missing_report_stays_missing_and_pagination_past_page_one_was_followed(replica, first):
     with Archive(first["db"]) as archive:
-        assert archive.report_for("嘉兴市人民政府", 2023) is None  # never published
-        assert archive.report_for("嘉兴市人民政府", 2022) is not None
+        assert archive.reports.for_agency_year("嘉兴市人民政府", 2023) is None  # never published
+        assert archive.reports.for_agency_year("嘉兴市人民政府", 2022) is not None
     # Reports only reachable past the first page: index_1.html (TRS), dataproxy (Hanweb), the search API (Fujian).
     assert replica.hits["/shenyang/zwgk/zfxxgk/zfxxgknb/index_1.html"] >= 1
     assert replica.hits["/wenzhou/module/web/jpage/dataproxy.jsp"] >= 1
@@ -149,7 +148,7 @@ def test_hijacked_domain_private_address_and_robots_links_are_refused(replica, f
     assert by_url[f"{replica.base_url}/dadukou/private/2015nb.html"][0] == "robots"
     assert replica.hits["/dadukou/private/2015nb.html"] == 0
     with Archive(first["db"]) as archive:
-        assert not [r for r in archive.reports() if r.year in (2015, 2016, 2017, 2018)]
+        assert not [r for r in archive.reports.list() if r.year in (2015, 2016, 2017, 2018)]
     # The footer's 申请表.doc is not an attachment of any report.
     assert replica.hits["/dadukou/zwgk/zfxxgk/sqb.doc"] == 0
 
@@ -180,14 +179,14 @@ def test_a_report_edited_after_publication_becomes_a_new_version(replica, copy):
         assert p["reports_changed"] == 1 and p["documents_downloaded"] == 1, p
         assert p["not_modified"] == len(replica.expected("demo-dadukou")) - 1, p
         with Archive(copy) as archive:
-            report = archive.report_for("重庆市大渡口区人民政府", 2023)
+            report = archive.reports.for_agency_year("重庆市大渡口区人民政府", 2023)
             assert report.version == 2
             versions = archive.conn.execute(
                 "SELECT count(*) FROM report_versions WHERE report_id = ?", (report.id,)
             ).fetchone()[0]
             assert versions == 2
             # The correction made the table add up: 予以公开 is back to the published figure.
-            assert archive.cells_of(report.id)["applications.granted.total"].value == next(
+            assert archive.reports.cells(report.id)["applications.granted.total"].value == next(
                 p.report(2).figures.cells["applications.granted.total"]
                 for p in replica.published
                 if (p.portal, p.year, p.agency.kind) == ("demo-dadukou", 2023, "government")
@@ -208,7 +207,7 @@ def test_the_generic_path_crawls_a_portal_from_its_home_page(replica, tmp_path):
     (p,) = summary_of(done)["portals"]
     assert p["portal_id"] == f"url:{replica.base_url.split('//')[1]}" and p["status"] == "ok", p
     with Archive(db) as archive:
-        rows = archive.reports(portal_id=p["portal_id"])
+        rows = archive.reports.list(portal_id=p["portal_id"])
     # Outside the registry the department keeps the name its titles give it.
     short = {"重庆市大渡口区人民防空办公室": "大渡口区人民防空办公室"}
     want = {(short.get(e.agency, e.agency), e.year, replica.base_url + e.url) for e in replica.expected("demo-dadukou")}
@@ -269,26 +268,26 @@ def test_sigkill_mid_crawl_then_rerun_loses_and_duplicates_nothing(replica, tmp_
             time.sleep(0.05)
             if db.exists():
                 with Archive(db) as archive:
-                    if len(archive.reports(portal_id="demo-rongxi")) >= 5:
+                    if len(archive.reports.list(portal_id="demo-rongxi")) >= 5:
                         break
         os.killpg(proc.pid, signal.SIGKILL)  # the crawl and its archive worker, mid-way
     finally:
         proc.wait()
     with Archive(db) as archive:
-        before = {(r.agency, r.year): r.sha256 for r in archive.reports(portal_id="demo-rongxi")}
+        before = {(r.agency, r.year): r.sha256 for r in archive.reports.list(portal_id="demo-rongxi")}
     assert 5 <= len(before) < len(replica.expected("demo-rongxi"))
     summary = summary_of(xxgk(*crawl_args(db, replica.registry, "demo-rongxi")))
     assert portal_summary(summary, "demo-rongxi")["status"] == "ok"
     assert_every_report(replica, db, "demo-rongxi", replica.base_url)
     with Archive(db) as archive:
-        after = {(r.agency, r.year): r.sha256 for r in archive.reports(portal_id="demo-rongxi")}
+        after = {(r.agency, r.year): r.sha256 for r in archive.reports.list(portal_id="demo-rongxi")}
         assert archive.conn.execute("SELECT count(*) FROM report_versions").fetchone()[0] == len(after)
     assert all(after[k] == v for k, v in before.items())  # nothing archived before the kill changed or vanished
 
 
 def test_the_lock_stops_an_overlapping_crawl(replica, tmp_path):
     db = tmp_path / "locked.db"
-    with CrawlLock(db):
+    with crawl_lock(db):
         done = xxgk(*crawl_args(db, replica.registry, "demo-zibo"))
     assert done.returncode == 2
     assert "another xxgk crawl is running" in done.stdout + done.stderr
@@ -428,7 +427,7 @@ def test_the_generic_spider_on_a_portal_shaped_unlike_the_replicas(tmp_path):
     (p,) = summary_of(done)["portals"]
     assert p["status"] == "ok", p
     with Archive(tmp_path / "g.db") as archive:
-        rows = {r.agency: r for r in archive.reports()}
+        rows = {r.agency: r for r in archive.reports.list()}
     assert {a: r.source_url for a, r in rows.items()} == {a: base + u for a, u in expected.items()}
     assert all(r.year == 2023 and r.parse_status == "ok" for r in rows.values())
     assert rows["某某县人民政府"].published_at == "2024-03-25"  # the attachment's page said so

@@ -12,9 +12,11 @@ from conftest import expected_for, seed_paths
 
 from crawler.alerts import queue_alerts
 from crawler.alerts.events import Links
-from crawler.checks.deadline import Publication, decide, report_years
-from crawler.checks.monitor import run_checks
+from crawler.ingest import ingest
+from crawler.model import IncomingDocument
+from crawler.monitor.checks import run_checks
 from crawler.registry import Agency, parse_registry
+from crawler.rules.deadline import Publication, decide, report_years
 from storage import Archive
 
 DEPT = Agency("某市人民防空办公室", "department", province="浙江省", first_year=2019)
@@ -91,18 +93,18 @@ def test_decisions_are_stored_with_their_evidence(tmp_path):
     seed = next(p for p in seed_paths() if expected_for(p)["agency"] == "温州市人民防空办公室")
     registry = registry_for("http://127.0.0.1:9/nb/")
     with Archive(tmp_path / "x.db") as archive:
-        archive.ingest(
+        ingest(archive, IncomingDocument(
             seed.read_bytes(), url="http://127.0.0.1:9/nb/a.html", agency="温州市人民防空办公室", year=2020,
             published_at="2021-01-20", published_source="visible", portal_id="wenzhou",
-        )  # fmt: skip
+        ))  # fmt: skip
         summary = run_checks(archive, registry, date(2021, 2, 1), capture=None)
         by_agency = {r.agency.name: r.decision.status for r in summary.deadlines}
         assert by_agency == {"温州市人民防空办公室": "on_time", "温州市人民政府": "pending"}
-        row = archive.deadline_status("温州市人民防空办公室", 2020)
+        row = archive.deadlines.get("温州市人民防空办公室", 2020)
         assert (row["status"], row["published_at"], row["published_source"]) == ("on_time", "2021-01-20", "visible")
         assert json.loads(row["pages_checked"]) == ["http://127.0.0.1:9/nb/", "http://127.0.0.1:9/"]
         assert "2021-02-01" in row["note"] and "尚无采集记录" in row["note"]
-        gov = archive.deadline_status("温州市人民政府", 2020)
+        gov = archive.deadlines.get("温州市人民政府", 2020)
         assert gov["status"] == "pending" and gov["report_id"] is None
 
 
@@ -135,25 +137,25 @@ def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path):
         with Archive(tmp_path / "x.db") as archive:
             summary = run_checks(archive, registry, date(2021, 4, 2))
             assert {r.decision.status for r in summary.deadlines} == {"missing"}
-            row = archive.deadline_status("温州市人民防空办公室", 2020)
+            row = archive.deadlines.get("温州市人民防空办公室", 2020)
             evidence = archive.conn.execute("SELECT * FROM evidence WHERE id = ?", (row["evidence_id"],)).fetchone()
             assert evidence["url"] == site.url and evidence["kind"] == "screenshot"
             png = archive.store.read(evidence["sha256"])
             assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
             # both agencies list on the same page: one picture, kept once in the document store
-            gov = archive.deadline_status("温州市人民政府", 2020)
+            gov = archive.deadlines.get("温州市人民政府", 2020)
             same = archive.conn.execute("SELECT sha256 FROM evidence WHERE id = ?", (gov["evidence_id"],)).fetchone()[0]
             assert same == evidence["sha256"]
 
             queue_alerts(archive, registry, summary, date(2021, 4, 2), base_url="http://archive.test")
-            alert = archive.alert("deadline|温州市人民防空办公室|2020")
+            alert = archive.alerts.get("deadline|温州市人民防空办公室|2020")
             assert f"http://archive.test/-/original/{evidence['sha256']}" in alert.body
             assert evidence["captured_at"] in alert.body
 
             # the next run keeps the proof it has instead of taking another picture
             run_checks(archive, registry, date(2021, 4, 3))
             assert archive.conn.execute("SELECT count(*) FROM evidence").fetchone()[0] == 2
-            assert archive.deadline_status("温州市人民防空办公室", 2020)["evidence_id"] == row["evidence_id"]
+            assert archive.deadlines.get("温州市人民防空办公室", 2020)["evidence_id"] == row["evidence_id"]
     finally:
         site.close()
 
@@ -166,7 +168,7 @@ def test_unreachable_listing_page_is_noted_not_fatal(tmp_path):
     registry = registry_for(f"http://127.0.0.1:{port}/nowhere/")
     with Archive(tmp_path / "x.db") as archive:
         run_checks(archive, registry, date(2021, 4, 2))
-        row = archive.deadline_status("温州市人民防空办公室", 2020)
+        row = archive.deadlines.get("温州市人民防空办公室", 2020)
         assert row["status"] == "missing" and row["evidence_id"] is None
         assert "截图失败" in row["note"] and "ERR_CONNECTION_REFUSED" in row["note"]
 

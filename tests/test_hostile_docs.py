@@ -15,7 +15,8 @@ import hostile
 import pytest
 from conftest import expected_for, seed_paths
 
-from crawler.model import ParseError
+from crawler.ingest import ingest
+from crawler.model import IncomingDocument, ParseError
 from crawler.parsing import parse_bytes
 
 TIME_LIMIT = 10.0  # seconds any single hostile input may take (the bound for fuzzed inputs too)
@@ -198,12 +199,12 @@ def test_hostile_documents_are_kept_with_their_reason_in_the_archive(tmp_path):
     db = tmp_path / "xxgk.db"
     good = _seed().read_bytes()
     with Archive(db) as archive:
-        ok = archive.ingest(good, url="http://www.example.gov.cn/good.txt")
+        ok = ingest(archive, IncomingDocument(good, url="http://www.example.gov.cn/good.txt"))
         assert ok.parse_status == "ok"
         for case in ARCHIVE_CASES:
             data = case.make()
             url = f"http://www.example.gov.cn/hostile/{case.name}"
-            result = archive.ingest(data, url=url)
+            result = ingest(archive, IncomingDocument(data, url=url))
             assert result.parse_status == "failed", case.name
             assert result.parse_reason in case.reasons, (case.name, result.parse_reason, result.parse_message)
             stored = Path(result.document.path)

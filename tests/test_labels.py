@@ -11,9 +11,9 @@ import pytest
 
 from crawler.parsing import build_report, labels
 from crawler.parsing.document import Document, Table
-from crawler.parsing.normalize import squash
 from crawler.parsing.readers.pdf_columns import Word, header_band
 from crawler.parsing.values import classify
+from crawler.text import squash
 
 TITLE = "某某市人民政府办公室2023年政府信息公开工作年度报告"
 

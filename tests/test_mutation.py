@@ -11,10 +11,10 @@ import pytest
 from conftest import expected_for, seed_paths
 
 from crawler import template as tpl
-from crawler.checks import table_findings
-from crawler.checks.identities import identities
-from crawler.checks.narrative import compare, narrative, statements
-from crawler.parsing import parse_bytes, parse_file
+from crawler.ingest import examine, examine_file
+from crawler.rules import table_findings
+from crawler.rules.identities import identities
+from crawler.rules.narrative import compare, narrative, statements
 
 DELTAS = [d for n in range(1, 6) for d in (n, -n)]
 
@@ -42,7 +42,7 @@ def test_every_covered_single_cell_mutation_is_caught(real_pdf, capsys):
     rows = []
     totals = dict(mutations=0, expected=0, caught=0, false_alarms=0, baseline_fails=0)
     for name, path in _documents(real_pdf):
-        report = parse_file(path)
+        report = examine_file(path)
         values = report.values()
         said = statements(narrative(report.sections, report.text))
         baseline = _rules(report.template, values, said)
@@ -104,7 +104,7 @@ def _mutate(text: str, line: int, field: int, new: int) -> str:
 def test_mutations_through_text_parse_and_rules(path, capsys):
     """A sample of mutations made in the document text itself, then parsed and checked."""
     text = path.read_text(encoding="utf-8")
-    original = parse_file(path)
+    original = examine_file(path)
     covered = _assessable_cells(original.template, original.findings)
     rng = random.Random(path.stem)
     fields = _numeric_fields(text)
@@ -114,7 +114,7 @@ def test_mutations_through_text_parse_and_rules(path, capsys):
         d = rng.choice(DELTAS)
         if value + d < 0:
             d = -d
-        report = parse_bytes(_mutate(text, line, field, value + d).encode("utf-8"))
+        report = examine(_mutate(text, line, field, value + d).encode("utf-8"))
         old, new = original.values(), report.values()
         changed = [k for k in set(old) | set(new) if old.get(k, "absent") != new.get(k, "absent")]
         if len(changed) != 1:

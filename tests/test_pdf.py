@@ -278,7 +278,7 @@ def _rows(doc) -> list[list[str | None]]:
 
 
 def _squash(text: str | None) -> str:
-    from crawler.parsing.normalize import squash
+    from crawler.text import squash
 
     return squash(text or "")
 

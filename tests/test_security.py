@@ -32,7 +32,9 @@ import hostile
 import pytest
 from conftest import ROOT, expected_for, seed_paths
 
-from crawler.middlewares import Confinement, parse_networks
+from crawler.confinement import Confinement, parse_networks
+from crawler.ingest import ingest
+from crawler.model import IncomingDocument
 
 # --- 1. confinement and SSRF -------------------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ def test_stored_originals_are_read_only_and_not_executable(tmp_path):
     script = b"#!/bin/sh\necho pwned > /tmp/xxgk-pwned\n"
     with Archive(tmp_path / "x.db") as archive:
         for i, data in enumerate([script, hostile.encrypted_pdf(), seed_paths()[0].read_bytes()]):
-            archive.ingest(data, url=f"http://www.example.gov.cn/{i}")
+            ingest(archive, IncomingDocument(data, url=f"http://www.example.gov.cn/{i}"))
     files = [p for p in (tmp_path / "x-documents").rglob("*") if p.is_file()]
     assert len(files) == 3
     for p in files:
@@ -200,7 +202,9 @@ def evil_archive(tmp_path_factory) -> Path:
 
     db = tmp_path_factory.mktemp("evil") / "xxgk.db"
     with Archive(db) as archive:
-        result = archive.ingest(_evil_report(), url=EVIL_URL, agency=EVIL_AGENCY, year=2020, kind="department")
+        result = ingest(
+            archive, IncomingDocument(_evil_report(), url=EVIL_URL, agency=EVIL_AGENCY, year=2020, kind="department")
+        )
         assert result.parse_status == "ok"
     return db
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from parsel import Selector
 
-from crawler.middlewares import Confinement, parse_networks
+from crawler.confinement import Confinement, parse_networks
 from spiders.base import dates, pages
 from spiders.base.documents import UnsafeArchive, zip_members
 from spiders.base.fujian import api_config, search_links

@@ -19,8 +19,8 @@ from crawler.alerts.events import (
     queue_health_alerts,
 )
 from crawler.alerts.notify import Delivery, deliver
-from crawler.checks import screenshot
-from crawler.checks.monitor import CheckSummary, run_checks
+from crawler.monitor import screenshot
+from crawler.monitor.checks import CheckSummary, run_checks
 from crawler.registry import Registry
 from storage import Archive
 

@@ -1,6 +1,6 @@
 """Turn the archive's state into alerts: one fingerprint per thing worth telling, with its state.
 
-The archive's alerts table does the bookkeeping (storage.bookkeeping.upsert_alert): a fingerprint
+The archive keeps the state (storage.alerts.Alerts.upsert): a fingerprint
 in a new state becomes pending, the same state again changes nothing. This module decides which
 states are worth a message:
 
@@ -14,30 +14,17 @@ states are worth a message:
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.alerts import messages as msg
-from crawler.checks.identities import RULE_TITLES
-from crawler.checks.monitor import DeadlineResult
+from crawler.monitor.checks import DeadlineResult
 from crawler.registry import Registry
+from crawler.rules.titles import DATA_RULE_PREFIXES, rule_title
 from storage import Archive
 
-# Rule families that are about what an agency published (not about our parsing).
-DATA_RULE_PREFIXES = ("sum.", "text.", "meta.", "template.", "cross_year.")
-ALERT_RULE_TITLES = {
-    **RULE_TITLES,
-    "text.applications": "正文所述申请数与表格不符",
-    "text.review_litigation": "正文所述复议、诉讼数与表格不符",
-    "text.granted_share": "正文所述公开比例与表格不符",
-    "meta.statistics_year": "报告年度与统计期限不符",
-    "template.year_mismatch": "表格格式与报告年度不符",
-    "cross_year.carried_over": "上年结转数与上年报告不符",
-    "cross_year.active_prev_count": "上一年项目数量与上年报告不符",
-}
 FAILED_PORTAL_STATUSES = ("unreachable", "error", "failed", "timeout")
 DEFAULT_UNREACHABLE_RUNS = 3
 
@@ -64,59 +51,42 @@ def _data_tags(kind: str, row, *extra: str) -> list[str]:
     return [t for t in tags if t]
 
 
-_REPORT_COLUMNS = """r.id AS report_id, r.year, r.sha256, r.source_url, r.page_url, r.portal_id,
-       a.name AS agency, a.province, a.city, a.county, a.kind AS agency_kind"""
-_FINDING_SELECT = f"""SELECT f.rule, f.status, f.message, f.fingerprint, {_REPORT_COLUMNS}
-FROM findings f JOIN reports r ON r.id = f.report_id LEFT JOIN agencies a ON a.id = r.agency_id"""
-_REPORT_SELECT = f"SELECT {_REPORT_COLUMNS} FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id WHERE r.id = ?"
 
 
 def queue_data_alerts(archive: Archive, links: Links) -> Counter:
     """Failing rules become `fail` alerts; raised ones that stopped failing become `corrected`."""
     counts: Counter = Counter()
-    rule_filter = " OR ".join("f.rule LIKE ?" for _ in DATA_RULE_PREFIXES)
-    params = [p + "%" for p in DATA_RULE_PREFIXES]
     now_failing = set()
-    known = dict(archive.conn.execute("SELECT fingerprint, state FROM alerts WHERE kind = 'data'").fetchall())
-    for row in archive.conn.execute(
-        _FINDING_SELECT + f" WHERE f.status = 'fail' AND ({rule_filter})", params
-    ).fetchall():
+    known = archive.alerts.states("data")
+    for row in archive.alerts.failing_findings(DATA_RULE_PREFIXES):
         fp = f"data|{row['report_id']}|{row['fingerprint']}"
         now_failing.add(fp)
         if known.get(fp) == "fail":
             counts["unchanged"] += 1  # already raised: nothing to say again
             continue
-        counts[_upsert_finding(archive, links, fp, "fail", dict(row))] += 1
-    raised = archive.conn.execute(
-        "SELECT fingerprint, report_id, payload FROM alerts WHERE kind = 'data' AND state = 'fail'"
-    )
-    for alert in raised.fetchall():
-        if alert["fingerprint"] in now_failing:
+        counts[_upsert_finding(archive, links, fp, "fail", row)] += 1
+    for alert in archive.alerts.in_state("data", "fail"):
+        if alert.fingerprint in now_failing:
             continue
-        before = json.loads(alert["payload"] or "{}")
-        row = archive.conn.execute(
-            _FINDING_SELECT + " WHERE f.report_id = ? AND f.fingerprint = ? ORDER BY f.id DESC LIMIT 1",
-            (alert["report_id"], before.get("finding")),
-        ).fetchone()
-        if row is not None:
-            ctx = dict(row)
-        else:  # the rule no longer applies to the new version (e.g. another template): say so
-            ctx = dict(archive.conn.execute(_REPORT_SELECT, (alert["report_id"],)).fetchone())
+        before = alert.payload
+        ctx = archive.alerts.finding_context(alert.report_id, before.get("finding"))
+        if ctx is None:  # the rule no longer applies to the new version (e.g. another template): say so
+            ctx = archive.alerts.report_context(alert.report_id)
             ctx.update(
                 rule=before.get("rule", ""),
                 status="absent",
                 message="新版本中不再出现该问题",
                 fingerprint=before.get("finding"),
             )
-        counts[_upsert_finding(archive, links, alert["fingerprint"], "corrected", ctx)] += 1
+        counts[_upsert_finding(archive, links, alert.fingerprint, "corrected", ctx)] += 1
     return counts
 
 
 def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: dict) -> str:
-    existing = archive.alert(fp)
+    existing = archive.alerts.get(fp)
     if existing and existing.state == state:
         return "unchanged"
-    title = ALERT_RULE_TITLES.get(ctx["rule"], ctx["rule"])
+    title = rule_title(ctx["rule"])
     make = msg.inconsistent if state == "fail" else msg.corrected
     m = make(
         ctx["agency"] or "（未知机关）",
@@ -126,7 +96,7 @@ def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: di
         ctx["page_url"] or ctx["source_url"],
         links.original(ctx["sha256"]),
     )
-    archive.upsert_alert(
+    archive.alerts.upsert(
         fp,
         kind="data",
         state=state,
@@ -146,7 +116,7 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
     for r in results:
         d, a = r.decision, r.agency
         fp = f"deadline|{a.name}|{d.year}"
-        existing = archive.alert(fp)
+        existing = archive.alerts.get(fp)
         sent = existing.sent_state if existing else None
         if d.status == "missing":
             state = "missing"
@@ -159,12 +129,12 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
         if existing and existing.state == state:
             counts["unchanged"] += 1
             continue
-        report = archive.report(d.publication.report_id) if d.publication else None
+        report = archive.reports.get(d.publication.report_id) if d.publication else None
         archived = links.original(report.sha256) if report else None
         source = (report.page_url or report.source_url) if report else None
         deadline = d.deadline.isoformat()
         if state == "missing":
-            evidence = _evidence(archive, r.evidence_id)
+            evidence = archive.deadlines.evidence(r.evidence_id)
             m = msg.missing(
                 a.name,
                 d.year,
@@ -196,7 +166,7 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
             p = d.publication
             m = msg.published(a.name, d.year, deadline, p.published_at.isoformat(), p.source, source, archived)
         tags = ["data", "deadline", state, a.province, a.city, a.county, a.name, r.portal.id, a.kind]
-        archive.upsert_alert(
+        archive.alerts.upsert(
             fp,
             kind="deadline",
             state=state,
@@ -212,12 +182,6 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
     return counts
 
 
-def _evidence(archive: Archive, evidence_id: int | None):
-    if evidence_id is None:
-        return None
-    return archive.conn.execute("SELECT sha256, captured_at FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
-
-
 def queue_health_alerts(
     archive: Archive, registry: Registry, links: Links, today_deadline_passed: dict[str, int], unreachable_runs: int
 ) -> Counter:
@@ -227,10 +191,10 @@ def queue_health_alerts(
     """
     counts: Counter = Counter()
     for portal in registry.portals:
-        history = archive.portal_history(portal.id, unreachable_runs)
+        history = archive.runs.history(portal.id, unreachable_runs)
         down = len(history) >= unreachable_runs and all(h["status"] in FAILED_PORTAL_STATUSES for h in history)
         latest_ok = bool(history) and history[0]["status"] not in FAILED_PORTAL_STATUSES
-        found = archive.conn.execute("SELECT count(*) FROM reports WHERE portal_id = ?", (portal.id,)).fetchone()[0]
+        found = archive.reports.count_for_portal(portal.id)
         due = today_deadline_passed.get(portal.id, 0)
         tags = ["health", portal.id]
         fp = f"health|unreachable|{portal.id}"
@@ -253,9 +217,7 @@ def queue_health_alerts(
                     archive, fp, "recovered", [*tags, "recovered"], msg.portal_recovered(portal.name, portal.start_url)
                 )
             ] += 1
-    failed = archive.conn.execute(
-        "SELECT id, source_url, sha256, parse_reason, parse_message, portal_id FROM reports WHERE parse_status = 'failed'"
-    ).fetchall()
+    failed = archive.reports.failed_parses()
     failed_fps = set()
     for r in failed:
         fp = f"health|parse|{r['id']}"
@@ -265,28 +227,26 @@ def queue_health_alerts(
         )
         tags = ["health", "parse_failed", r["portal_id"] or ""]
         counts[_upsert_health(archive, fp, "parse_failed", [t for t in tags if t], m, report_id=r["id"])] += 1
-    for a in archive.conn.execute(
-        "SELECT fingerprint, report_id FROM alerts WHERE kind = 'health' AND state = 'parse_failed'"
-    ).fetchall():
-        if a["fingerprint"] not in failed_fps:
-            report = archive.report(a["report_id"])
+    for a in archive.alerts.in_state("health", "parse_failed"):
+        if a.fingerprint not in failed_fps:
+            report = archive.reports.get(a.report_id)
             m = msg.parse_recovered(report.source_url, links.original(report.sha256))
             counts[
-                _upsert_health(archive, a["fingerprint"], "parsed", ["health", "parsed"], m, report_id=report.id)
+                _upsert_health(archive, a.fingerprint, "parsed", ["health", "parsed"], m, report_id=report.id)
             ] += 1
     return counts
 
 
 def _raised(archive: Archive, fp: str) -> bool:
-    a = archive.alert(fp)
+    a = archive.alerts.get(fp)
     return a is not None and a.state not in ("recovered", "parsed")
 
 
 def _upsert_health(
     archive: Archive, fp: str, state: str, tags: list[str], m: msg.Message, report_id: int | None = None
 ) -> str:
-    existing = archive.alert(fp)
+    existing = archive.alerts.get(fp)
     if existing and existing.state == state:
         return "unchanged"
-    archive.upsert_alert(fp, kind="health", state=state, tags=tags, title=m.title, body=m.body, report_id=report_id)
+    archive.alerts.upsert(fp, kind="health", state=state, tags=tags, title=m.title, body=m.body, report_id=report_id)
     return state

@@ -49,7 +49,7 @@ def deliver(
     now: str | None = None,
 ) -> Delivery:
     now = now or utcnow()
-    pending = archive.pending_alerts()
+    pending = archive.alerts.pending()
     result = Delivery(pending=len(pending))
     if not pending:
         return result
@@ -113,10 +113,10 @@ def _record(
 ) -> None:
     ids = [a.id for a in alerts]
     if ok and n_targets == 0:
-        archive.record_delivery(ids, True, NO_TARGET, digest=digest, now=now)
+        archive.alerts.record_delivery(ids, True, NO_TARGET, digest=digest, now=now)
         result.unrouted += len(ids)
         return
-    archive.record_delivery(ids, ok, error, digest=digest, now=now)
+    archive.alerts.record_delivery(ids, ok, error, digest=digest, now=now)
     if ok:
         result.sent += len(ids)
     else:

@@ -1,6 +1,6 @@
 """`xxgk crawl [NAME...]` and `xxgk crawl --url URL --agency NAME --kind KIND`: crawl portals into the archive.
 
-Exit codes: 0 ok, 1 partial failure (a portal unreachable, pages or documents failed; the rest is archived),
+Exit codes (crawler.exits): 0 ok, 1 partial failure (a portal unreachable, pages or documents failed; the rest is archived),
 2 fatal (nothing crawled: lock held by another run, bad registry or portal name, archive not writable).
 """
 
@@ -10,12 +10,9 @@ import argparse
 import json
 import sys
 
-
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
+from crawler.commands._options import add_archive_options, add_crawl_options
+from crawler.exits import EXIT_FATAL
+from crawler.registry import KINDS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
     else:
         for line in summary.lines():
-            print(line, file=sys.stderr if summary.exit_code == 2 and line == summary.message else sys.stdout)
+            print(line, file=sys.stderr if summary.exit_code == EXIT_FATAL and line == summary.message else sys.stdout)
     return summary.exit_code
 
 
@@ -51,23 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("portals", nargs="*", metavar="NAME", help="registry portal ids (default: all)")
-    p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
-    p.add_argument("--registry", help="registry YAML (default: $XXGK_REGISTRY or crawler/registry.yaml)")
+    add_archive_options(p)
+    add_crawl_options(p)
     p.add_argument("--url", help="crawl a portal outside the registry, from its home page or any page of it")
     p.add_argument("--agency", help="with --url: the agency whose reports these are")
     p.add_argument(
-        "--kind", choices=("department", "government"), default="government", help="with --url (default: government)"
+        "--kind", choices=KINDS, default="government", help="with --url (default: government)"
     )
     p.add_argument("--js", action="store_true", help="with --url: render listing pages in Chromium")
-    p.add_argument(
-        "--recheck", action="store_true", help="conditional GET for every archived document (catch edits now)"
-    )
-    p.add_argument(
-        "--allow-network", action="append", metavar="CIDR", help="allow a private/loopback network (tests, replicas)"
-    )
-    p.add_argument("-s", "--set", action="append", type=_setting, metavar="KEY=VALUE", help="a Scrapy/xxgk setting")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")
     p.set_defaults(func=run)

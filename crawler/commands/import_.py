@@ -1,6 +1,6 @@
 """`xxgk import FILE... [--agency NAME] [--year Y] [--url URL]`: archive local report files.
 
-The command form of storage.Archive.ingest: each file is stored, parsed and written with its cells.
+The command form of crawler.ingest.ingest: each file is stored, parsed and written with its cells.
 It is also how a user adds a report obtained by other means (by email, on paper scanned to PDF).
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from crawler.registry import KINDS
 
 
 def _line(path: str, r) -> str:
@@ -20,6 +22,8 @@ def _line(path: str, r) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler.ingest import ingest
+    from crawler.model import IncomingDocument
     from storage import Archive, default_db_path
     from storage.db import sqlite3
 
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 status = 2
                 continue
             try:
-                result = archive.ingest(
+                doc = IncomingDocument(
                     data,
                     url=args.url or path.resolve().as_uri(),
                     agency=args.agency,
@@ -51,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
                     kind=args.kind,
                     published_at=args.published_at,
                     published_source="manual" if args.published_at else None,
-                    parse_options={"ocr": True} if args.ocr else None,
                 )
+                result = ingest(archive, doc, parse_options={"ocr": True} if args.ocr else None)
             except (OSError, sqlite3.Error) as e:
                 # A full disk or a broken archive: the transaction rolled back, nothing half-written.
                 print(f"xxgk import: {name}: not archived: {e}", file=sys.stderr)
@@ -77,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, help="report year (default: as the report states)")
     p.add_argument("--url", help="where the document was published (default: the file's file:// URL)")
     p.add_argument(
-        "--kind", choices=("department", "government"), help="agency kind, for the deadline (Jan 31 / Mar 31)"
+        "--kind", choices=KINDS, help="agency kind, for the deadline (Jan 31 / Mar 31)"
     )
     p.add_argument("--published-at", metavar="YYYY-MM-DD", help="publication date, if known")
     p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")

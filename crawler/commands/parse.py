@@ -26,12 +26,12 @@ def _print_report(path: str, report: ParsedReport, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse each file on its own; one bad file does not stop the others."""
-    from crawler.parsing import parse_file
+    from crawler.ingest import examine_file
 
     status = 0
     for path in args.files:
         try:
-            report = parse_file(path, ocr=args.ocr)
+            report = examine_file(path, ocr=args.ocr)
         except ParseError as e:
             print(f"xxgk parse: {path}: {e} [{e.reason}]", file=sys.stderr)
             status = 2

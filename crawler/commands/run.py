@@ -11,24 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.commands.check import (
-    EXIT_FATAL,
-    EXIT_LOCKED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    add_check_options,
-    check_and_notify,
-    check_lock,
-)
-from crawler.commands.crawl import _setting as setting
+from crawler.commands.check import check_and_notify
+from crawler.commands._options import add_archive_options, add_check_options, add_crawl_options
+from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.crawl import EXIT_FATAL as CRAWL_FATAL
-    from crawler.crawl import LockHeld, crawl
+    from crawler.crawl import crawl
+    from storage import LockHeld, check_lock, default_db_path
 
     try:
-        with check_lock(args.db):
+        with check_lock(args.db or default_db_path()):
             crawled = EXIT_OK
             if not args.skip_crawl:
                 summary = crawl(
@@ -43,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 for line in summary.lines():
                     print(line, file=sys.stderr if line == summary.message else sys.stdout)
-                if summary.exit_code == CRAWL_FATAL:
+                if summary.exit_code == EXIT_FATAL:
                     return EXIT_FATAL
                 crawled = summary.exit_code
             checked = check_and_notify(args)
@@ -62,17 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("portals", nargs="*", metavar="NAME", help="registry portal ids to crawl (default: all)")
+    add_archive_options(p)
+    add_crawl_options(p)
     add_check_options(p)
     p.add_argument("--skip-crawl", action="store_true", help="only check and notify (e.g. after a manual crawl)")
-    p.add_argument(
-        "--recheck", action="store_true", help="conditional GET for every archived document (catch edits now)"
-    )
-    p.add_argument(
-        "-s", "--set", action="append", type=setting, metavar="KEY=VALUE", help="a Scrapy/xxgk crawl setting"
-    )
-    p.add_argument(
-        "--allow-network", action="append", metavar="CIDR", help="allow a private/loopback network (tests, replicas)"
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no crawl progress lines")
     p.set_defaults(func=run)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     with Archive(db) as archive:  # brings an older archive up to the current schema first
         if args.immutable:
             # Immutable readers ignore the WAL file: fold it into the database first.
-            archive.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            archive.checkpoint()
     with tempfile.TemporaryDirectory(prefix="xxgk-serve-") as tmp:
         metadata_file = Path(tmp) / "metadata.json"
         metadata_file.write_text(json.dumps(metadata(db.stem), ensure_ascii=False), encoding="utf-8")

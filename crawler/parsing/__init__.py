@@ -3,13 +3,16 @@
     >>> from crawler.parsing import parse_file
     >>> report = parse_file("report.pdf")
     >>> report.contract()["cells"]["applications.new.total"]
+
+Parsing observes and never judges: the findings it returns are about reading the document (blank cells,
+missing parts, the template used). The consistency rules run one layer up (crawler.rules, through
+crawler.ingest.examine, which is what `xxgk parse` and the crawler call).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from crawler import checks  # module import: crawler.checks itself imports parsing helpers
 from crawler import template as tpl
 from crawler.model import CellValue, Finding, ParsedReport, ParseError
 from crawler.parsing import meta
@@ -67,7 +70,7 @@ def build_report(doc: Document) -> ParsedReport:
     template = _decide_template(ex, year, findings)
     cells = _within_template(ex.cells, template, findings)
     findings += _value_findings(cells, ex, template)
-    report = ParsedReport(
+    return ParsedReport(
         agency=agency,
         year=year,
         template=template,
@@ -80,8 +83,6 @@ def build_report(doc: Document) -> ParsedReport:
         format=doc.format,
         pages=doc.pages,
     )
-    report.findings += checks.run_document_rules(report)  # consistency rules
-    return report
 
 
 def _signatory(lines: list[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from crawler.parsing.normalize import nfkc, squash
+from crawler.text import nfkc, squash
 
 _TITLE_TAIL = r"(?:政府)?(?:信息公开|政务公开)[^，。]{0,12}?(?:年度?报告|年报|报告)"
 _YEAR_FIRST = re.compile(r"^(?P<year>(?:19|20)\d{2})年度?(?P<agency>[^，。]{2,40}?)" + _TITLE_TAIL)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from crawler import template as tpl
 from crawler.model import CellValue
 from crawler.parsing import labels
-from crawler.parsing.normalize import squash
 from crawler.parsing.tokens import Token
 from crawler.parsing.values import Value
+from crawler.text import squash
 
 APPLICANT_COLS = [c for c, _ in tpl.APPLICANT_COLUMNS]
 REVIEW_COLS = [c for c, _ in tpl.REVIEW_COLUMNS]

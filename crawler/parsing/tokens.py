@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from crawler.parsing.document import Document, Table
-from crawler.parsing.normalize import clean_line
 from crawler.parsing.values import Value, classify
+from crawler.text import clean_line
 
 _MD_RULE = re.compile(r"^[\s|:\-—]*-{3,}[\s|:\-—]*$")
 

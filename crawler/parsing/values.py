@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.parsing.normalize import nfkc
+from crawler.text import nfkc
 
 # Printed marks that mean "nothing here" but are not a number: keep null and say so.
 NULL_MARKS = {"-", "—", "——", "–", "－", "/", "\\", "无", "空", "×", "x", "X", "…", "...", "——/", "/ "}

@@ -101,8 +101,8 @@ def summary_lines(db: Path, expected, outcome) -> list[str]:
     from storage import Archive
 
     with Archive(db) as archive:
-        reports = archive.reports()
-        versions = archive.conn.execute("SELECT count(*) FROM report_versions").fetchone()[0]
+        reports = archive.reports.list()
+        versions = archive.reports.version_count()
     parsed = sum(1 for r in reports if r.parse_status == "ok")
     found = {r.source_url for r in reports}
     missed = [e for e in expected if not any(u.endswith(e.url) for u in found)]
@@ -137,4 +137,4 @@ def _reread(db: Path):
     from storage import Archive
 
     with Archive(db) as archive:
-        return archive.reports()
+        return archive.reports.list()

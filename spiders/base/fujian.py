@@ -114,8 +114,8 @@ def search_links(payload, base: str) -> list[Link]:
     return out
 
 
-class FujianSpider(ReportSpider):
-    cms = "fujian"
+class FujianPaging:
+    """Reading a list of the Fujian platform (static first page, the rest from its search API)."""
 
     def next_pages(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
         config = api_config(response.text, response.url, self.options)
@@ -150,3 +150,10 @@ class FujianSpider(ReportSpider):
             req = api_request(self, response, config, page + 1)
             if req is not None:
                 yield req
+
+
+class FujianSpider(FujianPaging, ReportSpider):
+    """The fujian family's base."""
+
+
+BASE = FujianSpider  # the family's base class, for spiders.loader

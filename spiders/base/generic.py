@@ -18,17 +18,17 @@ from collections.abc import Iterator
 from scrapy.http import Request, Response
 
 from spiders.base import pages
-from spiders.base.fujian import FujianSpider
-from spiders.base.hanweb import HanwebSpider
+from spiders.base.fujian import FujianPaging
+from spiders.base.hanweb import HanwebPaging
 from spiders.base.pages import Link
-from spiders.base.report import portal_for_url
+from spiders.base.report import ReportSpider, portal_for_url
 from spiders.base.titles import is_column_link, is_hub_link, report_title
 
 
-class GenericSpider(HanwebSpider, FujianSpider):
-    """Hanweb's datastore and the Fujian API are detected on the page, TRS pagination and links by the base."""
+class GenericSpider(HanwebPaging, FujianPaging, ReportSpider):
+    """Any CMS: Hanweb's datastore and the Fujian API are detected on the page, TRS pagination and links by the
+    base."""
 
-    cms = "generic"
     start_role = "hub"
 
     def more_listings(self, response: Response, sel, page_links: list[Link], found: int) -> Iterator[Request]:
@@ -68,3 +68,6 @@ class UrlSpider(GenericSpider):
             portal = replace(portal, js=True)
         self.portal = portal
         self.name = portal.id
+
+
+BASE = GenericSpider  # the family's base class, for spiders.loader

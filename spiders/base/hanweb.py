@@ -7,8 +7,8 @@ the first group come from a POST to `/module/web/jpage/dataproxy.jsp?startrecord
 same `<datastore>` XML. The ids come from the `<nextgroup>` link, the `param_<unitid>` object or the registry's
 `options` (webid, columnid, unitid, webname, proxy, perpage).
 
-    class WenzhouSpider(HanwebSpider):
-        name = "wenzhou"
+A portal on it is a few lines of registry YAML (`cms: hanweb`); spiders.loader builds its spider from
+HanwebSpider.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def dataproxy_request(spider: ReportSpider, response: Response, params, start: i
     )
 
 
-class HanwebSpider(ReportSpider):
-    cms = "hanweb"
+class HanwebPaging:
+    """Reading a Hanweb list (datastore records, dataproxy groups), for any spider whose pages may carry one."""
 
     def entries(self, response: Response, sel, page_links: list[Link]) -> list[Link]:
         return datastore_links(response.text, response.url) + page_links
@@ -165,3 +165,10 @@ class HanwebSpider(ReportSpider):
             req = dataproxy_request(self, response, (proxy, form, perpage, total), start + len(links))
             if req is not None:
                 yield req
+
+
+class HanwebSpider(HanwebPaging, ReportSpider):
+    """The hanweb family's base."""
+
+
+BASE = HanwebSpider  # the family's base class, for spiders.loader

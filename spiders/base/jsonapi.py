@@ -25,15 +25,16 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from scrapy.http import Request, Response
 
-from crawler.items import DocumentItem, Fetched
+from crawler.crawl.items import DocumentItem
 from spiders.base import dates, pages
 from spiders.base.pages import Link
-from spiders.base.report import Chain, Context, Entry, ReportSpider, Task, _fetched
+from spiders.base.report import Chain, Context, Entry, ReportSpider, Task
 from spiders.base.titles import maybe_report_title, report_title
 
 DEFAULTS: dict[str, Any] = {
@@ -76,7 +77,6 @@ def _fill(template: Any, **values: Any) -> Any:
 
 
 class JsonApiSpider(ReportSpider):
-    cms = "jsonapi"
 
     def setup(self, settings) -> None:
         super().setup(settings)
@@ -174,10 +174,10 @@ class JsonApiSpider(ReportSpider):
         date = dates.parse_date(str(dig(payload, d["date"]) or "")) or dates.parse_date(entry.date)
         title = report_title(title_text) or entry.title
         document = _as_html(title_text, content, date.isoformat() if date else None)
-        raw = _fetched(response)
-        fetched = Fetched(raw.url, document, raw.status, "text/html; charset=utf-8", raw.etag, raw.last_modified)
+        raw = self.fetched(response)
+        fetched = replace(raw, data=document, http=replace(raw.http, content_type="text/html; charset=utf-8"))
         published = dates.choose(
-            page_meta=date, last_modified=dates.http_date(raw.last_modified), report_year=title.year if title else None
+            page_meta=date, last_modified=dates.http_date(raw.http.last_modified), report_year=title.year if title else None
         )
         context = Context(response.url, title, self._agency_of(title), published)
         inline = pages.is_inline_report(html.unescape(content))
@@ -195,7 +195,7 @@ class JsonApiSpider(ReportSpider):
         if inline:
             self.downloaded()
         page_item = (
-            self.report_item(fetched, context, title) if inline else DocumentItem(self.portal.id, fetched, role="page")
+            self.report_item(fetched, context, title) if inline else DocumentItem(fetched, role="page")
         )
         yield from self.continue_chain(Chain(context, tasks, page_item, inline))
 
@@ -207,3 +207,6 @@ def _as_html(title: str, content: str, date: str | None) -> bytes:
         f'<meta name="ArticleTitle" content="{html.escape(title)}">{meta}</head>'
         f"<body><h1>{html.escape(title)}</h1>\n{content}\n</body></html>"
     ).encode()
+
+
+BASE = JsonApiSpider  # the family's base class, for spiders.loader

@@ -17,7 +17,8 @@ from twisted.internet import error as net
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from crawler.middlewares import KnownDocument, Refused, UnchangedDocument
+from crawler.crawl.incremental import UnchangedDocument
+from crawler.crawl.safety import Refused
 
 # Scrapy 2.13+ wraps Twisted's errors in its own exceptions; older paths still raise Twisted's.
 _TIMEOUTS = (exc.DownloadTimeoutError, defer.TimeoutError, net.TimeoutError, net.TCPTimedOutError)
@@ -40,7 +41,7 @@ _CANCELLED = (exc.DownloadCancelledError, defer.CancelledError)
 
 def is_skip(failure: Failure) -> bool:
     """Not a failure: the archive already had the document, or the server said it had not changed."""
-    return failure.check(KnownDocument, UnchangedDocument) is not None
+    return failure.check(UnchangedDocument) is not None
 
 
 def failure_reason(failure: Failure) -> tuple[str, str]:

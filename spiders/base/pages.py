@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
-from crawler.parsing.normalize import squash
 from crawler.parsing.readers.text import decode
+from crawler.text import squash
 from spiders.base.dates import parse_date
 
 DOCUMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "zip", "ofd", "rtf")

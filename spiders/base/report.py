@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import scrapy
 from scrapy.http import Request, Response
 
-from crawler.items import DocumentItem, Fetched, ReportItem, SeenItem
-from crawler.middlewares import BROWSER_CONFINEMENTS, Confinement, UnchangedDocument, due_for_recheck, parse_networks
+from crawler.confinement import Confinement, parse_networks
+from crawler.crawl.incremental import UnchangedDocument
+from crawler.crawl.items import DocumentItem, ReportItem, SeenItem
+from crawler.crawl.session import CrawlSession
+from crawler.model import HttpMeta, IncomingDocument
 from crawler.parsing.sniff import sniff
 from crawler.registry import Agency, Portal, load_registry
 from spiders.base import dates, pages
@@ -85,7 +88,6 @@ class Chain:
 
 class ReportSpider(scrapy.Spider):
     name = "report"
-    cms = "generic"
     portal: Portal | None = None  # set on the class by spiders.loader (or by UrlSpider from its arguments)
     start_role = "column"  # what the start URL is: the column itself (registry portals) or a hub (generic)
 
@@ -106,6 +108,7 @@ class ReportSpider(scrapy.Spider):
         return spider
 
     def setup(self, settings) -> None:
+        """Called once the spider has its crawler (and before the crawler's settings are frozen)."""
         if self.portal is None:
             self.portal = _registry_portal(settings, self.name)
         self.confinement = Confinement(
@@ -113,7 +116,7 @@ class ReportSpider(scrapy.Spider):
             parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS")),
         )
         if self.portal.js:
-            BROWSER_CONFINEMENTS.append(self.confinement)
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", self.confinement.aborts_browser_request, priority="spider")
         self.options: dict[str, Any] = dict(self.portal.options or {})
         self.outcome = PortalOutcome()
         self.page_budget = settings.getint("XXGK_MAX_PAGES_PER_PORTAL", 600)
@@ -124,13 +127,9 @@ class ReportSpider(scrapy.Spider):
             "max_total": settings.getint("XXGK_ZIP_MAX_TOTAL") or 2 * settings.getint("DOWNLOAD_MAXSIZE"),
         }
         self.requested_pages: set[str] = set()  # listing/navigation requests of this crawl
-        self.recheck_days = settings.getfloat("XXGK_RECHECK_DAYS", 7.0)
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
-        # Set by the archive pipeline when it opens: the archive's record of a URL (or None), and the record a
-        # conditional GET is built from.
-        self.known_document = None
-        self.validators = None
-        self.full_walk = True  # the pipeline clears it when this portal's previous crawl finished
+        self.session = CrawlSession.of(self.crawler)
+        self.full_walk = self.session.needs_full_walk(self.portal.id)
 
     # --- agencies ---------------------------------------------------------------------------------------
     def resolve_agency(self, name: str | None) -> str | None:
@@ -189,25 +188,21 @@ class ReportSpider(scrapy.Spider):
         if url in self.handled_documents:
             return None
         self.handled_documents.add(url)
-        if self.archived_and_fresh(url):
+        decision = self.session.freshness.decide(url)
+        if decision.skip:
+            # Archived and not due for a recheck: not even scheduled (a re-crawl of an unchanged portal then
+            # costs its list pages only).
+            self.outcome.known_skipped += 1
+            self.crawler.stats.inc_value("xxgk/documents_known_skipped")
             return None
         return Request(
             url,
             callback=callback,
             errback=self.request_failed,
             dont_filter=True,
-            meta={"xxgk_document": True, **meta},
+            headers=decision.headers or None,
+            meta={"xxgk_document": True, "xxgk_conditional": decision.conditional, **meta},
         )
-
-    def archived_and_fresh(self, url: str) -> bool:
-        """The archive holds `url` and it is not due for a recheck: not even scheduled (a re-crawl of an
-        unchanged portal then costs its list pages only). IncrementalMiddleware handles the due ones."""
-        known = self.known_document(url) if self.known_document else None
-        if known is None or due_for_recheck(known, self.recheck_days):
-            return False
-        self.outcome.known_skipped += 1
-        self.crawler.stats.inc_value("xxgk/documents_known_skipped")
-        return True
 
     def request_failed(self, failure) -> Iterator[Any]:
         request = failure.request
@@ -241,8 +236,11 @@ class ReportSpider(scrapy.Spider):
         self.outcome.listings_ok += 1
         self.crawler.stats.inc_value("xxgk/pages")
         sel = pages.selector(response)
-        known = self.known_document(response.url) if self.known_document else None
-        if response.meta.get("xxgk_start") and response.url not in self.handled_documents and known is None:
+        if (
+            response.meta.get("xxgk_start")
+            and response.url not in self.handled_documents
+            and not self.session.is_archived(response.url)
+        ):
             # `xxgk crawl --url` may start from a report page itself: archive it, then look around from it.
             self.handled_documents.add(response.url)
             yield from self.report_page(response, sel, Entry(response.url, ""), strict=True)
@@ -329,7 +327,7 @@ class ReportSpider(scrapy.Spider):
             published = self.published_for(entry, response, None, entry.title)
             context = Context(response.url, entry.title, self._agency_of(entry.title), published)
             chain = Chain(context, [], None, inline=False)
-            yield from self.document_items(_fetched(response), context, entry.title, ingest=True, chain=chain)
+            yield from self.document_items(self.fetched(response), context, entry.title, ingest=True, chain=chain)
             return
         sel = pages.selector(response)
         if (yield from self.report_page(response, sel, entry)):
@@ -354,7 +352,7 @@ class ReportSpider(scrapy.Spider):
         attached = pages.attachments(sel, response.url)
         if (title is None and not inline) or (strict and not (title and (inline or attached))):
             return False
-        fetched = _fetched(response)
+        fetched = self.fetched(response)
         page_dates = self.page_dates(sel, text, response)
         published = self.published_for(entry, response, page_dates, title)
         context = Context(response.url, title, self._agency_of(title), published)
@@ -363,7 +361,7 @@ class ReportSpider(scrapy.Spider):
             page_item: ReportItem | DocumentItem = self.report_item(fetched, context, title)
         else:
             self.crawler.stats.inc_value("xxgk/pages")
-            page_item = DocumentItem(self.portal.id, fetched, role="page")
+            page_item = DocumentItem(fetched, role="page")
         tasks = self.plan_attachments(attached, context, inline)
         yield from self.continue_chain(Chain(context, tasks, page_item, inline))
         return True
@@ -427,7 +425,7 @@ class ReportSpider(scrapy.Spider):
             if req is not None:
                 yield req
                 return
-            if self.known_document and self.known_document(task.link.url):
+            if self.session.is_archived(task.link.url):
                 chain.done_keys.add(task.key)  # archived before: it stands for its report, renditions stay renditions
         # Every attachment is done: now the page. A page whose attachments failed is not marked known
         # (unless it is itself the report), so the next crawl comes back for them.
@@ -441,7 +439,7 @@ class ReportSpider(scrapy.Spider):
     def parse_attachment(self, response: Response) -> Iterator[Any]:
         chain: Chain = response.meta["xxgk_chain"]
         task: Task = response.meta["xxgk_task"]
-        fetched = _fetched(response)
+        fetched = self.fetched(response)
         self.downloaded()
         ingest = not chain.inline and task.key not in chain.done_keys
         strong = pages.is_document_link(task.link)
@@ -453,7 +451,7 @@ class ReportSpider(scrapy.Spider):
     # --- documents --------------------------------------------------------------------------------------
     def document_items(
         self,
-        fetched: Fetched,
+        fetched: IncomingDocument,
         context: Context,
         title: ReportTitle | None,
         *,
@@ -469,7 +467,7 @@ class ReportSpider(scrapy.Spider):
         fmt = sniff(fetched.data)
         if fmt == "zip":
             for item in self.zip_items(fetched, context, title, chain):
-                chain.emitted.append(item.fetched.url)
+                chain.emitted.append(item.document.url)
                 yield item
             return
         chain.emitted.append(fetched.url)
@@ -479,9 +477,9 @@ class ReportSpider(scrapy.Spider):
             self.outcome.reports_found += 1
             yield self.report_item(fetched, context, title)
         else:
-            yield DocumentItem(self.portal.id, fetched, role="rendition")
+            yield DocumentItem(fetched, role="rendition")
 
-    def zip_items(self, fetched: Fetched, context: Context, title: ReportTitle | None, chain: Chain) -> Iterator[Any]:
+    def zip_items(self, fetched: IncomingDocument, context: Context, title: ReportTitle | None, chain: Chain) -> Iterator[Any]:
         try:
             members = zip_members(fetched.data, **self.zip_limits)
         except UnsafeArchive as e:
@@ -500,14 +498,12 @@ class ReportSpider(scrapy.Spider):
             if chain.inline or key in chain.done_keys or m.format == "html":
                 continue
             chain.done_keys.add(key)
-            member = Fetched(
-                f"{fetched.url}#{m.name}", m.data, fetched.status, None, fetched.etag, fetched.last_modified
-            )
+            member = replace(fetched, url=f"{fetched.url}#{m.name}", data=m.data, http=replace(fetched.http, content_type=None))
             self.outcome.reports_found += 1
             yield self.report_item(member, context, t)
-        yield DocumentItem(self.portal.id, fetched, role="zip")
+        yield DocumentItem(fetched, role="zip")
 
-    def report_item(self, fetched: Fetched, context: Context, title: ReportTitle | None) -> ReportItem:
+    def report_item(self, fetched: IncomingDocument, context: Context, title: ReportTitle | None) -> ReportItem:
         title = title or context.title
         agency = self.resolve_agency(title.agency) if title and title.agency else context.agency
         published = context.published
@@ -515,20 +511,33 @@ class ReportSpider(scrapy.Spider):
             # The page gave no date: the attachment's own URL or Last-Modified may.
             published = dates.choose(
                 url=dates.url_date(fetched.url),
-                last_modified=dates.http_date(fetched.last_modified),
+                last_modified=dates.http_date(fetched.http.last_modified),
                 report_year=title.year if title else None,
             )
-        return ReportItem(
-            portal_id=self.portal.id,
-            fetched=fetched,
+        document = replace(
+            fetched,
             page_url=context.page_url,
             title=title.title if title else None,
             agency=agency,
             year=title.year if title else None,
             published_at=published.at,
             published_source=published.source,
-            published_candidates=published.candidates,
             kind=self.agency_kind(agency),
+        )
+        return ReportItem(document, published_candidates=published.candidates)
+
+    def fetched(self, response: Response) -> IncomingDocument:
+        """A downloaded document of this portal, before anything is known of what it holds."""
+        return IncomingDocument(
+            response.body,
+            url=response.url,
+            http=HttpMeta(
+                content_type=_header(response, "Content-Type"),
+                status=response.status,
+                etag=_header(response, "ETag"),
+                last_modified=_header(response, "Last-Modified"),
+            ),
+            portal_id=self.portal.id,
         )
 
     # --- the end ----------------------------------------------------------------------------------------
@@ -563,17 +572,6 @@ def _extension(url: str) -> str:
 def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _fetched(response: Response) -> Fetched:
-    return Fetched(
-        url=response.url,
-        data=response.body,
-        status=response.status,
-        content_type=_header(response, "Content-Type"),
-        etag=_header(response, "ETag"),
-        last_modified=_header(response, "Last-Modified"),
-    )
 
 
 def portal_for_url(url: str, agency: str, kind: str) -> Portal:

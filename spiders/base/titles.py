@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from crawler.parsing import meta
-from crawler.parsing.normalize import squash
+from crawler.text import squash
 
 _EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|zip|rar|ofd|html?|shtml)$", re.I)
 _BRACKET_NOTE = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]{0,24})[)\]】〕]$")

@@ -5,9 +5,6 @@ The column is `.../zfxxgknb/index.html`; page N+1 is `index_N.html`, the count c
 `./YYYYMM/tYYYYMMDD_<docid>.html` with the date beside them; report pages carry `<meta name="PubDate">` and the
 body in `.TRS_Editor`. ReportSpider already reads all of that; this family adds nothing but its name, and
 stays the place to put TRS-only quirks.
-
-    class ShenyangSpider(TrsSpider):
-        name = "shenyang"
 """
 
 from __future__ import annotations
@@ -16,4 +13,7 @@ from spiders.base.report import ReportSpider
 
 
 class TrsSpider(ReportSpider):
-    cms = "trs"
+    """The trs family's base."""
+
+
+BASE = TrsSpider  # the family's base class, for spiders.loader

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from crawler import template as tpl
 from crawler.parsing import labels
 from crawler.parsing.document import Table
-from crawler.parsing.normalize import squash
 from crawler.parsing.values import is_figure
+from crawler.text import squash
 
 # Column labels of every template table, compared squashed ("本年增/减", "结果维持", "自然人"…).
 _COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMPLATES for c in tpl.cells(t)) | {

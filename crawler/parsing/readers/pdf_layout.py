@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from crawler.parsing import labels
 from crawler.parsing.document import Document, Table
-from crawler.parsing.normalize import squash
 from crawler.parsing.readers.pdf_columns import ROW_START, ColumnReader, words
 from crawler.parsing.readers.pdf_grid import Grid, page_grids
 from crawler.parsing.values import is_figure
+from crawler.text import squash
 
 
 @dataclass(slots=True)

@@ -5,104 +5,31 @@
     summary = crawl(url="https://www.example.gov.cn/", agency="某县人民政府", kind="government", db=...)
     print(summary.exit_code, summary.to_dict())
 
-Exit codes: 0 every portal crawled (EXIT_OK); 1 partial failure: some portal unreachable or some pages or
-documents failed, everything else was archived (EXIT_PARTIAL); 2 fatal: nothing was crawled — another crawl holds
-the lock, the registry or a portal name is wrong, or the archive could not be written (EXIT_FATAL).
+Exit codes (crawler.exits): 0 every portal crawled; 1 partial failure: some portal unreachable or some pages
+or documents failed, everything else was archived; 2 fatal: nothing was crawled — another crawl holds the
+lock, the registry or a portal name is wrong, or the archive could not be written.
 
-Cron-safe: an fcntl lock on `<db>.lock` beside the database stops overlapping runs; every write is an archive
-transaction, so a killed run leaves nothing half-written and the next run finishes its work. Scrapy's Twisted
-reactor cannot be restarted: `crawl()` runs once per process (`xxgk demo` starts one process per crawl).
+Cron-safe: an fcntl lock on `<db>.lock` beside the database stops overlapping runs (storage.lock); every
+write is an archive transaction, so a killed run leaves nothing half-written and the next run finishes its
+work. Scrapy's Twisted reactor cannot be restarted: `crawl()` runs once per process (`xxgk demo` starts one
+process per crawl).
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
+from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict
+from crawler.crawl.session import CrawlSession
+from crawler.exits import EXIT_FATAL
+from storage import LockHeld, crawl_lock
+
 logger = logging.getLogger(__name__)
-
-
-class LockHeld(RuntimeError):
-    pass
-
-
-class CrawlLock:
-    """An exclusive, non-blocking fcntl lock on `<db>.lock`. The kernel releases it when the process dies,
-    so a SIGKILLed crawl never leaves a stale lock behind."""
-
-    def __init__(self, db_path: str | Path):
-        self.path = Path(f"{db_path}.lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise LockHeld(f"another xxgk crawl is running on this archive (lock {self.path})") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> CrawlLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-@dataclass
-class CrawlSummary:
-    status: str  # ok | partial | failed
-    exit_code: int
-    run_id: int | None = None
-    seconds: float = 0.0
-    message: str | None = None
-    portals: list[dict[str, Any]] = field(default_factory=list)
-
-    def total(self, key: str) -> int:
-        return sum(int(p.get(key) or 0) for p in self.portals)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def lines(self) -> list[str]:
-        out = []
-        if self.message:
-            out.append(self.message)
-        for p in self.portals:
-            refused = sum(p.get("refused", {}).values())
-            out.append(
-                f"  {p['portal_id']:<24} {p['status']:<11} pages {p['pages']:>4}  downloaded {p['documents_downloaded']:>4}  "
-                f"reports new {p['reports_new']:>3} changed {p['reports_changed']:>2} unchanged {p['reports_unchanged']:>2}  "
-                f"known {p['known_skipped']:>4}  parse failed {p['parse_failed']:>2}  refused {refused:>2}  failures {len(p['failures'])}"
-            )
-            if p.get("error"):
-                out.append(f"      {p['error']}")
-        out.append(
-            f"crawl {self.status} (exit {self.exit_code}) in {self.seconds:.1f}s: {len(self.portals)} portals, "
-            f"{self.total('pages')} pages, {self.total('documents_downloaded')} documents downloaded, "
-            f"{self.total('reports_new')} new and {self.total('reports_changed')} changed reports"
-            + (f" (run {self.run_id})" if self.run_id else "")
-        )
-        return out
 
 
 def _fatal(message: str, started: float) -> CrawlSummary:
@@ -146,7 +73,7 @@ def crawl(
         if not reg.portals:
             return _fatal("the registry declares no portal", started)
 
-    lock = CrawlLock(db_path)
+    lock = crawl_lock(db_path)
     try:
         lock.acquire()
     except LockHeld as e:
@@ -185,16 +112,14 @@ def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], sta
         return _fatal(f"cannot open the archive {db_path}: {e}", started)
     options = {k: job[k] for k in ("portals", "url", "agency", "kind", "recheck") if job[k]}
     with archive:
-        archive.sync_registry(reg)
-        run_id = archive.start_crawl_run(job["command"], options)
+        archive.agencies.sync_registry(reg)
+        run_id = archive.runs.start(job["command"], options)
     url, allow_networks = job["url"], job["allow_networks"]
 
     settings.setdict(
         {
             "XXGK_DB": str(db_path),
             "XXGK_REGISTRY": registry_path,
-            "XXGK_CRAWL_RUN": run_id,
-            "XXGK_LOCK_HELD": True,
             **({"XXGK_RECHECK_DAYS": 0} if job["recheck"] else {}),
             **({"XXGK_ALLOWED_PRIVATE_NETWORKS": list(allow_networks)} if allow_networks else {}),
             **({"DOWNLOAD_HANDLERS": _playwright_handlers()} if url and job["js"] else {}),
@@ -204,52 +129,23 @@ def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], sta
     for key, value in (job["overrides"] or {}).items():
         settings.set(key, value, priority="cmdline")
     classes = _spider_classes(settings, job["portals"], url, job["agency"], job["kind"], job["js"])
-    results = _run_reactor(settings, classes, job["progress"])
+    session = CrawlSession.from_settings(settings, run_id)
+    try:
+        crashes = _run_reactor(settings, classes, session, job["progress"])
+    finally:
+        session.close()
 
-    from crawler.pipelines import RESULTS
-
-    summary_portals = []
-    for portal_id, crash in results.items():
-        r = RESULTS.get(portal_id)
+    results = []
+    for portal_id, crash in crashes.items():
+        r = session.results.get(portal_id)
         if r is None:
-            from crawler.pipelines import PortalResult
-
             r = PortalResult(portal_id, status="error", error=crash or "the spider did not start")
         elif crash:
             r.status, r.error = "error", crash
-        summary_portals.append(asdict(r) | {"reports": r.reports})
-    bad = [p for p in summary_portals if p["status"] not in ("ok", "empty")]
-    # The archive refusing every write (disk full, database unwritable) is fatal; a document that failed to store
-    # among others that did is a partial failure, fetched again next run.
-    written = sum(
-        p["reports_new"] + p["reports_changed"] + p["reports_unchanged"] + p["documents_stored"]
-        for p in summary_portals
-    )
-    storage_failed = any(p["storage_errors"] for p in summary_portals) and written == 0
-    status = "failed" if storage_failed else ("partial" if bad else "ok")
-    exit_code = EXIT_FATAL if storage_failed else (EXIT_PARTIAL if bad else EXIT_OK)
-    summary = CrawlSummary(status, exit_code, run_id, time.monotonic() - started, None, summary_portals)
+        results.append(r)
     with Archive(db_path) as archive:
-        note = json.dumps(
-            {
-                p["portal_id"]: {"status": p["status"], "failures": p["failures"][:20], "refused": p["refused"]}
-                for p in summary_portals
-            },
-            ensure_ascii=False,
-        )
-        archive.finish_crawl_run(
-            run_id,
-            status,
-            pages=summary.total("pages"),
-            documents=summary.total("documents_downloaded"),
-            reports=summary.total("reports"),
-            errors=sum(len(p["failures"]) for p in summary_portals),
-            note=note,
-        )
-        for p in summary_portals:
-            if p["status"] == "error":
-                archive.record_portal_status(run_id, p["portal_id"], "error", p["error"])
-    return summary
+        status, exit_code = finish_run(archive, run_id, results)
+    return CrawlSummary(status, exit_code, run_id, time.monotonic() - started, None, [portal_dict(r) for r in results])
 
 
 def _playwright_handlers() -> dict[str, str]:
@@ -274,7 +170,7 @@ def _spider_classes(settings, portals, url, agency, kind, js) -> list[tuple[str,
     return [(name, loader.load(name), {}) for name in names]
 
 
-def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
+def _run_reactor(settings, classes, session: CrawlSession, progress: bool) -> dict[str, str | None]:
     """Crawl every portal, a few at a time (XXGK_PARALLEL_PORTALS); returns portal id → crash text or None."""
     from scrapy.crawler import CrawlerRunner
     from scrapy.utils.log import configure_logging
@@ -302,14 +198,16 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
                 crashes[pid] = "not crawled: the crawl was stopped (signal) before this portal started"
                 semaphore.release()
                 continue
-            d = runner.crawl(cls, **kwargs)
+            crawler = runner.create_crawler(cls)
+            session.attach(crawler)
+            d = runner.crawl(crawler, **kwargs)
             d.addErrback(failed, pid)
             d.addBoth(lambda _, pid=pid: (done.append(pid), semaphore.release()))
             running.append(d)
             yield task.deferLater(reactor, 0, lambda: None)
         yield defer.DeferredList(running)
 
-    ticker = task.LoopingCall(_print_progress, runner, done, len(classes)) if progress else None
+    ticker = task.LoopingCall(_print_progress, runner, session, done, len(classes)) if progress else None
 
     def start() -> None:
         if ticker is not None:
@@ -347,14 +245,12 @@ def _run_reactor(settings, classes, progress: bool) -> dict[str, str | None]:
     return crashes
 
 
-def _print_progress(runner, done: list[str], total: int) -> None:
-    from crawler.pipelines import RESULTS
-
+def _print_progress(runner, session: CrawlSession, done: list[str], total: int) -> None:
     pages = documents = 0
     for crawler in runner.crawlers:
         pages += crawler.stats.get_value("xxgk/pages", 0)
         documents += crawler.stats.get_value("xxgk/documents_downloaded", 0)
-    reports = sum(r.reports for r in RESULTS.values())
+    reports = session.reports_archived()
     print(
         f"xxgk crawl: {len(done)}/{total} portals done, {len(runner.crawlers)} running: "
         f"{pages} pages, {documents} documents downloaded, {reports} reports archived",

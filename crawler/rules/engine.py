@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from crawler.checks.identities import Identity, short_label
 from crawler.model import Finding, Number
+from crawler.rules.identities import Identity, short_label
 
 Values = Mapping[str, Number | None]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from crawler import template as tpl
-from crawler.checks.engine import Values, fmt
-from crawler.checks.identities import short_label
 from crawler.model import Finding
+from crawler.rules.engine import Values, fmt
+from crawler.rules.identities import short_label
 
 CARRY_RULE = "cross_year.carried_over"
 PREV_COUNT_RULE = "cross_year.active_prev_count"

@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 
 from crawler import template as tpl
-from crawler.checks.identities import Identity, identities
+from crawler.rules.identities import Identity, identities
 
 PASS, FAIL, NOT_ASSESSABLE = 0, 1, 2
 STATUS_NAMES = ("pass", "fail", "not_assessable")

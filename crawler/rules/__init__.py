@@ -1,17 +1,17 @@
 """Consistency checks on annual reports.
 
-`run_document_rules(report)` is what every parse runs (crawler.parsing.build_report appends its
+`run_document_rules(report)` runs on every parsed document (crawler.ingest.examine appends its
 results to the report's findings); cross-year rules and the deadline monitor need the archive and
 run from `xxgk check`.
 """
 
 from __future__ import annotations
 
-from crawler.checks.engine import evaluate_all
-from crawler.checks.identities import identities
-from crawler.checks.narrative import text_findings
-from crawler.checks.period import period_finding
 from crawler.model import Finding, ParsedReport
+from crawler.rules.engine import evaluate_all
+from crawler.rules.identities import identities
+from crawler.rules.narrative import text_findings
+from crawler.rules.period import period_finding
 
 __all__ = ["run_document_rules", "table_findings"]
 

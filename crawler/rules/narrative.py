@@ -13,10 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crawler.checks.engine import Values, fmt
-from crawler.checks.identities import short_label
 from crawler.model import Finding
-from crawler.parsing.normalize import squash
+from crawler.rules.engine import Values, fmt
+from crawler.rules.identities import short_label
+from crawler.text import squash
 
 # --- which table quantity each statement is about -------------------------------------------
 _A = "applications.{}.total".format

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from crawler.checks import screenshot
-from crawler.checks.cross_year import YearReport, cross_year_findings, cross_year_keys
-from crawler.checks.deadline import Decision, Publication, decide, report_years
+from crawler.monitor import screenshot
 from crawler.registry import Agency, Portal, Registry
+from crawler.rules.cross_year import YearReport, cross_year_findings, cross_year_keys
+from crawler.rules.deadline import Decision, Publication, decide, report_years
 from storage import Archive, StoredReport
 from storage.clock import utcnow
 
@@ -53,16 +53,12 @@ def check_cross_year(archive: Archive) -> tuple[int, Counter]:
     only when they changed (or it was never checked), so a daily run over a large archive is cheap.
     """
     by_agency: dict[int | None, list[StoredReport]] = defaultdict(list)
-    reports = archive.reports(parse_status="ok")
+    reports = archive.reports.list(parse_status="ok")
     for r in reports:
         by_agency[r.agency_id].append(r)
-    cells = _cells(archive, cross_year_keys())
-    before: dict[int, list] = defaultdict(list)
-    for row in archive.conn.execute(
-        "SELECT report_id, fingerprint, status, message FROM findings WHERE scope = ?", (CROSS_YEAR_SCOPE,)
-    ):
-        before[row[0]].append(tuple(row[1:]))
-    unchecked = {row[0] for row in archive.conn.execute("SELECT id FROM reports WHERE checked_at IS NULL")}
+    cells = archive.reports.values_for_keys(cross_year_keys())
+    before = archive.reports.finding_states(CROSS_YEAR_SCOPE)
+    unchecked = archive.reports.unchecked_ids()
     counts: Counter = Counter()
     with archive.transaction():  # one commit for the whole archive, not one per report
         for agency_id, group in by_agency.items():
@@ -78,21 +74,9 @@ def check_cross_year(archive: Archive) -> tuple[int, Counter]:
                 counts.update(f.status for f in findings)
                 now = sorted((f.fingerprint, f.status, f.message) for f in findings)
                 if r.id in unchecked or now != sorted(before.get(r.id, [])):
-                    archive.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
+                    archive.reports.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
     return len(reports), counts
 
-
-def _cells(archive: Archive, keys: frozenset[str]) -> dict[int, dict]:
-    """report id → {key: value} for the given cell keys of every report."""
-    out: dict[int, dict] = defaultdict(dict)
-    marks = ",".join("?" * len(keys))
-    rows = archive.conn.execute(
-        f"SELECT c.report_id, k.key, c.value FROM cells c JOIN cell_keys k ON k.id = c.key_id WHERE k.key IN ({marks})",
-        sorted(keys),
-    )
-    for report_id, key, value in rows:
-        out[report_id][key] = value
-    return out
 
 
 def check_deadlines(
@@ -105,7 +89,7 @@ def check_deadlines(
     results: list[DeadlineResult] = []
     for portal, agency in registry.agencies():
         for year in report_years(agency, today):
-            found = archive.report_for(agency.name, year)
+            found = archive.reports.for_agency_year(agency.name, year)
             publication = None
             if found is not None and found.published_at:
                 publication = Publication(
@@ -114,7 +98,7 @@ def check_deadlines(
                     found.published_source,
                     found.page_url or found.source_url,
                 )
-            previous = archive.deadline_status(agency.name, year)
+            previous = archive.deadlines.get(agency.name, year)
             results.append(
                 DeadlineResult(
                     portal,
@@ -147,7 +131,7 @@ def _take_screenshots(needed: list[DeadlineResult], archive: Archive, capture: C
         if shot is None or shot.png is None:
             r.screenshot_error = shot.error if shot else "登记表中没有该机关的年报栏目地址"
             continue
-        r.evidence_id = archive.store_evidence(
+        r.evidence_id = archive.deadlines.store_evidence(
             shot.png,
             url=shot.url,
             kind="screenshot",
@@ -159,7 +143,7 @@ def _take_screenshots(needed: list[DeadlineResult], archive: Archive, capture: C
 
 def _store(archive: Archive, r: DeadlineResult, today: date) -> None:
     d = r.decision
-    last_crawl = archive.portal_history(r.portal.id, 1)
+    last_crawl = archive.runs.history(r.portal.id, 1)
     pages = [u for u in dict.fromkeys([r.listing_url, r.portal.start_url]) if u]
     note = f"按{today.isoformat()}判断：{d.note}"
     if last_crawl:
@@ -168,7 +152,7 @@ def _store(archive: Archive, r: DeadlineResult, today: date) -> None:
         note += "；该门户尚无采集记录"
     if r.screenshot_error:
         note += f"；截图失败：{r.screenshot_error}"
-    archive.set_deadline_status(
+    archive.deadlines.set(
         d.agency,
         d.year,
         d.status,
@@ -187,6 +171,6 @@ def _store(archive: Archive, r: DeadlineResult, today: date) -> None:
 def run_checks(
     archive: Archive, registry: Registry, today: date, *, capture: Capture | None = screenshot.capture
 ) -> CheckSummary:
-    archive.sync_registry(registry)
+    archive.agencies.sync_registry(registry)
     n, cross = check_cross_year(archive)
     return CheckSummary(n, cross, check_deadlines(archive, registry, today, capture=capture))

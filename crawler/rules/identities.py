@@ -38,12 +38,6 @@ ROW_TOTAL = "sum.row_total"
 RESULT_ROWS = "sum.result_rows"
 REVIEW_TOTAL = "sum.review_total"
 
-RULE_TITLES = {
-    BALANCE: "表三勾稽关系（一+二=三(七)+四）",
-    ROW_TOTAL: "表三各行总计=各类申请人之和",
-    RESULT_ROWS: "表三办理结果（一）至（六）之和=（七）总计",
-    REVIEW_TOTAL: "表四行政复议、行政诉讼总计=维持+纠正+其他+尚未审结",
-}
 
 
 def _k(row: str, col: str) -> str:

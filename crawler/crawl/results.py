@@ -1,0 +1,125 @@
+"""A crawl's outcome: each portal's share (PortalResult), the run's summary (CrawlSummary), and the one
+place a finished run is written to the archive."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from crawler.exits import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
+from storage import Archive
+
+OK_STATUSES = ("ok", "empty")
+
+
+@dataclass
+class PortalResult:
+    """One portal's share of a crawl run, for the summary and crawl_portal_status."""
+
+    portal_id: str
+    status: str = "running"
+    error: str | None = None
+    pages: int = 0
+    documents_downloaded: int = 0
+    reports_new: int = 0
+    reports_changed: int = 0
+    reports_unchanged: int = 0
+    parse_failed: int = 0
+    documents_stored: int = 0
+    known_skipped: int = 0
+    not_modified: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
+    storage_errors: int = 0
+
+    @property
+    def reports(self) -> int:
+        return self.reports_new + self.reports_changed
+
+    def count(self, status: str, parse_status: str) -> None:
+        """One archived report, by what the archive made of it."""
+        if status == "new":
+            self.reports_new += 1
+        elif status in ("changed", "failed_version"):
+            self.reports_changed += 1
+        else:
+            self.reports_unchanged += 1
+        if parse_status != "ok":
+            self.parse_failed += 1
+
+
+@dataclass
+class CrawlSummary:
+    status: str  # ok | partial | failed
+    exit_code: int
+    run_id: int | None = None
+    seconds: float = 0.0
+    message: str | None = None
+    portals: list[dict[str, Any]] = field(default_factory=list)
+
+    def total(self, key: str) -> int:
+        return sum(int(p.get(key) or 0) for p in self.portals)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.message:
+            out.append(self.message)
+        for p in self.portals:
+            refused = sum(p.get("refused", {}).values())
+            out.append(
+                f"  {p['portal_id']:<24} {p['status']:<11} pages {p['pages']:>4}  downloaded {p['documents_downloaded']:>4}  "
+                f"reports new {p['reports_new']:>3} changed {p['reports_changed']:>2} unchanged {p['reports_unchanged']:>2}  "
+                f"known {p['known_skipped']:>4}  parse failed {p['parse_failed']:>2}  refused {refused:>2}  failures {len(p['failures'])}"
+            )
+            if p.get("error"):
+                out.append(f"      {p['error']}")
+        out.append(
+            f"crawl {self.status} (exit {self.exit_code}) in {self.seconds:.1f}s: {len(self.portals)} portals, "
+            f"{self.total('pages')} pages, {self.total('documents_downloaded')} documents downloaded, "
+            f"{self.total('reports_new')} new and {self.total('reports_changed')} changed reports"
+            + (f" (run {self.run_id})" if self.run_id else "")
+        )
+        return out
+
+
+def run_status(results: Iterable[PortalResult]) -> tuple[str, int]:
+    """The run's status and exit code. The archive refusing every write (disk full, database unwritable) is
+    fatal; a document that failed to store among others that did is a partial failure, fetched again next run."""
+    results = list(results)
+    bad = any(r.status not in OK_STATUSES for r in results)
+    written = sum(r.reports_new + r.reports_changed + r.reports_unchanged + r.documents_stored for r in results)
+    if any(r.storage_errors for r in results) and written == 0:
+        return "failed", EXIT_FATAL
+    return ("partial", EXIT_PARTIAL) if bad else ("ok", EXIT_OK)
+
+
+def finish_run(archive: Archive, run_id: int, results: Iterable[PortalResult]) -> tuple[str, int]:
+    """Record the end of a crawl run (totals, and per portal its status, first failures and refusals)."""
+    results = list(results)
+    status, exit_code = run_status(results)
+    note = json.dumps(
+        {r.portal_id: {"status": r.status, "failures": r.failures[:20], "refused": r.refused} for r in results},
+        ensure_ascii=False,
+    )
+    archive.runs.finish(
+        run_id,
+        status,
+        pages=sum(r.pages for r in results),
+        documents=sum(r.documents_downloaded for r in results),
+        reports=sum(r.reports for r in results),
+        errors=sum(len(r.failures) for r in results),
+        note=note,
+    )
+    for r in results:
+        if r.status == "error":
+            archive.runs.record_portal(run_id, r.portal_id, "error", r.error)
+    return status, exit_code
+
+
+def portal_dict(r: PortalResult) -> dict[str, Any]:
+    return asdict(r) | {"reports": r.reports}

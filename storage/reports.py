@@ -1,0 +1,476 @@
+"""Reports: one row per agency and year (or per URL while those are unknown), its versions, cells, findings
+and text. `write()` is the archive's half of ingesting a document; the parse and the rules ran before it
+(crawler.ingest), so this module stores and never reads or judges a document."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crawler.model import PUBLISHED_SOURCES, CellValue, Finding, IncomingDocument, ParsedReport
+from storage.agencies import SET_AGENCY_COPIES, Agencies
+from storage.clock import http_date, utcnow
+from storage.db import sqlite3, transaction
+from storage.documents import Documents
+from storage.figures import FIGURES, key_figures
+from storage.records import IngestResult, StoredReport
+from storage.search import fts_query, index_text
+
+PARSE_SCOPE = "parse"
+
+_REFRESH_FACETS = f"""
+UPDATE reports SET
+    {SET_AGENCY_COPIES},
+    deadline = d.deadline,
+    deadline_status = coalesce(d.status, 'unchecked'),
+    days_late = d.days_late,
+    check_status = CASE
+        WHEN r.parse_status = 'failed' THEN 'unparsed'
+        WHEN r.failing_checks > 0 THEN 'fail'
+        WHEN r.checked_at IS NULL THEN 'unchecked'
+        ELSE 'pass'
+    END
+FROM reports r
+LEFT JOIN agencies a ON a.id = r.agency_id
+LEFT JOIN deadline_status d ON d.agency_id = r.agency_id AND d.year = r.year
+WHERE r.id = reports.id AND reports.id = ?
+"""
+_REPORT_SELECT = "SELECT r.*, r.agency_name AS agency FROM reports r"
+
+
+class _ReportRow:
+    """One document's contribution to a report row, computed before the transaction starts."""
+
+    def __init__(self, *, parsed: ParsedReport | None, failure: tuple[str, str] | None, **columns: Any):
+        self.parsed = parsed
+        self.failure = failure
+        self.__dict__.update(columns)
+        self.figures = key_figures(parsed.values(), parsed.template) if parsed else dict.fromkeys(FIGURES)
+
+
+class Reports:
+    def __init__(self, conn: sqlite3.Connection, documents: Documents, agencies: Agencies, key_ids: dict[str, int]):
+        self.conn = conn
+        self.documents = documents
+        self.agencies = agencies
+        self._key_ids = key_ids
+
+    # --- writing ----------------------------------------------------------------------------
+    def write(
+        self,
+        doc: IncomingDocument,
+        *,
+        fmt: str,
+        parsed: ParsedReport | None,
+        failure: tuple[str, str] | None,
+        findings: list[Finding],
+    ) -> IngestResult:
+        """Store the original, then in one transaction: what the URL served, the report row and its version,
+        its cells, text and the parse-scope `findings`.
+
+        The same bytes again only update last_seen; new bytes for the same report (agency+year, or URL while
+        those are unknown) become a new version. A file that failed to parse is kept with its reason.
+        """
+        if (parsed is None) == (failure is None):
+            raise ValueError("give exactly one of parsed and failure")
+        http = doc.http
+        seen_at = http.fetched_at or utcnow()
+        stored = self.documents.put(doc.data)  # on disk before the rows that point at it
+        agency_name = doc.agency or (parsed.agency if parsed else None)
+        report_year = doc.year or (parsed.year if parsed else None)
+        candidates = _date_candidates(doc)
+
+        with transaction(self.conn):
+            self.documents.record(stored, fmt, doc.url, http, seen_at)
+            if doc.portal_id:
+                self.agencies.ensure_portal(doc.portal_id)
+            agency_id = self.agencies.id_for(agency_name, doc.kind)
+            identity = f"agency:{agency_id}:{report_year}" if agency_id and report_year else f"url:{doc.url}"
+            existing = self._find(identity, doc.url, agency_id, report_year)
+            row = _ReportRow(
+                agency_id=agency_id,
+                year=report_year,
+                agency_parsed=parsed.agency if parsed else None,
+                year_parsed=parsed.year if parsed else None,
+                title=(parsed.title if parsed else None) or doc.title,
+                source_url=doc.url,
+                page_url=doc.page_url,
+                portal_id=doc.portal_id,
+                sha256=stored.sha256,
+                format=fmt,
+                parsed=parsed,
+                failure=failure,
+            )
+            if existing is None:
+                report_id = self._insert(identity, row, candidates, seen_at)
+                status, version = "new", 1
+            else:
+                report_id, version = existing["id"], existing["version"]
+                self._touch(existing, candidates, seen_at)
+                seen_version = self.conn.execute(
+                    "SELECT version FROM report_versions WHERE report_id = ? AND sha256 = ?", (report_id, stored.sha256)
+                ).fetchone()
+                if seen_version is not None:
+                    status = "unchanged"
+                else:
+                    new_version = self._add_version(report_id, row, seen_at)
+                    if failure and existing["parse_status"] == "ok":
+                        # A later file that cannot be read is kept as a version, but does not hide the
+                        # numbers of the one that could.
+                        status = "failed_version"
+                    else:
+                        self._replace(report_id, row, new_version, seen_at)
+                        status, version = "changed", new_version
+            if status in ("new", "changed"):
+                self._write_parse_findings(report_id, findings, seen_at)
+            self._refresh_facets(report_id)
+
+        return IngestResult(
+            report_id=report_id,
+            status=status,
+            version=version,
+            document=self.documents.known(doc.url, is_new=stored.is_new),
+            agency=agency_name,
+            year=report_year,
+            parse_status="failed" if failure else "ok",
+            parse_reason=failure[0] if failure else None,
+            parse_message=failure[1] if failure else None,
+            parsed=parsed,
+        )
+
+    def _find(self, identity: str, url: str, agency_id: int | None, year: int | None) -> Mapping[str, Any] | None:
+        """The report this document belongs to. A report first filed under its URL (agency or year
+        unknown then) moves to agency+year once they are known, instead of being duplicated."""
+        row = self.conn.execute("SELECT * FROM reports WHERE identity = ?", (identity,)).fetchone()
+        if row is not None:
+            return row
+        if identity.startswith("url:"):
+            return self.conn.execute(
+                "SELECT r.* FROM reports r JOIN report_versions v ON v.report_id = r.id WHERE v.source_url = ? ORDER BY r.id LIMIT 1",
+                (url,),
+            ).fetchone()
+        moved = self.conn.execute(
+            "UPDATE reports SET identity = ?, agency_id = ?, year = ? WHERE identity = ?",
+            (identity, agency_id, year, f"url:{url}"),
+        )
+        if moved.rowcount:
+            return self.conn.execute("SELECT * FROM reports WHERE identity = ?", (identity,)).fetchone()
+        return None
+
+    def _insert(self, identity: str, row: _ReportRow, candidates: dict[str, str], seen_at: str) -> int:
+        candidates = {**candidates, "first_seen": seen_at[:10]}
+        published_source = _best_source(candidates)
+        cur = self.conn.execute(
+            "INSERT INTO reports(identity, agency_id, year, source_url, sha256, published_at, published_source, "
+            "published_candidates, first_seen, last_seen, changed_at, version, parse_status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ok')",
+            (
+                identity,
+                row.agency_id,
+                row.year,
+                row.source_url,
+                row.sha256,
+                candidates[published_source],
+                published_source,
+                json.dumps(candidates),
+                seen_at,
+                seen_at,
+                seen_at,
+            ),
+        )
+        report_id = int(cur.lastrowid)
+        self._add_version(report_id, row, seen_at)
+        self._replace(report_id, row, 1, seen_at)
+        return report_id
+
+    def _touch(self, existing: Mapping[str, Any], candidates: dict[str, str], seen_at: str) -> None:
+        """Seen again: last_seen, and publication dates from new sources (earliest date per source kept)."""
+        merged = json.loads(existing["published_candidates"] or "{}")
+        for source, date in candidates.items():
+            merged[source] = min(date, merged.get(source, date))
+        best = _best_source(merged)
+        self.conn.execute(
+            "UPDATE reports SET last_seen = max(last_seen, ?), published_at = ?, published_source = ?, published_candidates = ? WHERE id = ?",
+            (seen_at, merged[best], best, json.dumps(merged), existing["id"]),
+        )
+
+    def _add_version(self, report_id: int, row: _ReportRow, seen_at: str) -> int:
+        version = self.conn.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM report_versions WHERE report_id = ?", (report_id,)
+        ).fetchone()[0]
+        self.conn.execute(
+            "INSERT INTO report_versions(report_id, version, sha256, source_url, seen_at, parse_status, parse_reason, title, template, figures) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report_id,
+                version,
+                row.sha256,
+                row.source_url,
+                seen_at,
+                "failed" if row.failure else "ok",
+                row.failure[0] if row.failure else None,
+                row.title,
+                row.parsed.template if row.parsed else None,
+                json.dumps(row.figures),
+            ),
+        )
+        return version
+
+    def _replace(self, report_id: int, row: _ReportRow, version: int, seen_at: str) -> None:
+        """Point the report at this version: its columns, cells, text and search entry."""
+        p = row.parsed
+        figures = row.figures
+        self.conn.execute(
+            "UPDATE reports SET agency_id=?, year=?, agency_parsed=?, year_parsed=?, title=?, source_url=?, page_url=?, "
+            "portal_id=coalesce(?, portal_id), sha256=?, format=?, template=?, pages=?, signed_date=?, changed_at=?, version=?, "
+            "parse_status=?, parse_reason=?, parse_message=?, cells_count=?, "
+            + ", ".join(f"{f}=?" for f in FIGURES)
+            + " WHERE id=?",
+            (
+                row.agency_id,
+                row.year,
+                row.agency_parsed,
+                row.year_parsed,
+                row.title,
+                row.source_url,
+                row.page_url,
+                row.portal_id,
+                row.sha256,
+                p.format if p else row.format,
+                p.template if p else None,
+                p.pages if p else None,
+                p.signed_date if p else None,
+                seen_at,
+                version,
+                "failed" if row.failure else "ok",
+                row.failure[0] if row.failure else None,
+                row.failure[1] if row.failure else None,
+                len(p.cells) if p else 0,
+                *(figures[f] for f in FIGURES),
+                report_id,
+            ),
+        )
+        self.conn.execute("DELETE FROM cells WHERE report_id = ?", (report_id,))
+        # Findings of every scope were about the previous version's numbers; the checks rerun.
+        self.conn.execute("DELETE FROM findings WHERE report_id = ?", (report_id,))
+        if p:
+            self.conn.executemany(
+                "INSERT INTO cells(report_id, key_id, value, raw, unit) VALUES (?, ?, ?, ?, ?)",
+                [(report_id, self._key_id(c.key), c.value, c.raw, c.unit) for c in p.cells.values()],
+            )
+        text = p.text if p else ""
+        self.conn.execute(
+            "INSERT INTO report_texts(report_id, full_text) VALUES (?, ?) ON CONFLICT(report_id) DO UPDATE SET full_text=excluded.full_text",
+            (report_id, text),
+        )
+        self.conn.execute("DELETE FROM reports_fts WHERE rowid = ?", (report_id,))
+        self.conn.execute(
+            "INSERT INTO reports_fts(rowid, title, body) VALUES (?, ?, ?)",
+            (report_id, index_text(row.title), index_text(text)),
+        )
+
+    def _key_id(self, key: str) -> int:
+        if key not in self._key_ids:
+            # A key the template model does not declare: keep the value rather than drop it.
+            cur = self.conn.execute(
+                "INSERT INTO cell_keys(key, section, row, col, kind, label, templates) VALUES (?, ?, ?, ?, 'count', ?, '') "
+                "ON CONFLICT(key) DO UPDATE SET key=excluded.key RETURNING id",
+                (key, key.split(".")[0], key.rsplit(".", 1)[0], key.rsplit(".", 1)[-1], key),
+            )
+            self._key_ids[key] = cur.fetchone()[0]
+        return self._key_ids[key]
+
+    def _write_parse_findings(self, report_id: int, findings: list[Finding], now: str) -> None:
+        self._replace_findings(report_id, findings, PARSE_SCOPE, now)
+        # The in-document rules ran before the write: a report with rule results has been checked.
+        checked = any(f.status != "info" and not f.rule.startswith(("parse.", "archive.")) for f in findings)
+        self.conn.execute("UPDATE reports SET checked_at = ? WHERE id = ?", (now if checked else None, report_id))
+
+    # --- findings ---------------------------------------------------------------------------
+    def write_findings(
+        self, report_id: int, findings: Iterable[Finding], *, scope: str = "checks", now: str | None = None
+    ) -> None:
+        """Replace the findings `scope` wrote for this report (idempotent) and refresh its failing count."""
+        if scope == PARSE_SCOPE:
+            raise ValueError("the parse scope is written with the report (write())")
+        with transaction(self.conn):
+            self._replace_findings(report_id, list(findings), scope, now or utcnow())
+            self.conn.execute("UPDATE reports SET checked_at = ? WHERE id = ?", (now or utcnow(), report_id))
+            self._refresh_facets(report_id)
+
+    def _refresh_facets(self, report_id: int) -> None:
+        """Copy the agency, deadline and check status onto the report row (see 0003_facets.sql)."""
+        self.conn.execute(_REFRESH_FACETS, (report_id,))
+
+    def _replace_findings(self, report_id: int, findings: list[Finding], scope: str, now: str) -> None:
+        self.conn.execute("DELETE FROM findings WHERE report_id = ? AND scope = ?", (report_id, scope))
+        self.conn.executemany(
+            "INSERT INTO findings(report_id, scope, rule, status, severity, message, cells, data, fingerprint, found_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    report_id,
+                    scope,
+                    f.rule,
+                    f.status,
+                    f.severity,
+                    f.message,
+                    json.dumps(f.cells, ensure_ascii=False),
+                    json.dumps(f.data, ensure_ascii=False, default=str) if f.data else None,
+                    f.fingerprint,
+                    now,
+                )
+                for f in findings
+            ],
+        )
+        self.conn.execute(
+            "UPDATE reports SET failing_checks = (SELECT count(*) FROM findings WHERE report_id = ? AND status = 'fail') WHERE id = ?",
+            (report_id, report_id),
+        )
+
+    def findings(self, report_id: int, scope: str | None = None) -> list[Finding]:
+        sql = "SELECT * FROM findings WHERE report_id = ?" + (" AND scope = ?" if scope else "") + " ORDER BY id"
+        rows = self.conn.execute(sql, (report_id, scope) if scope else (report_id,))
+        return [
+            Finding(r["rule"], r["status"], r["severity"], r["message"], json.loads(r["cells"]), json.loads(r["data"] or "{}"))
+            for r in rows
+        ]
+
+    def finding_states(self, scope: str) -> dict[int, list[tuple[str, str, str]]]:
+        """report id → (fingerprint, status, message) of every finding `scope` wrote, to skip rewriting them."""
+        out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+        for row in self.conn.execute(
+            "SELECT report_id, fingerprint, status, message FROM findings WHERE scope = ?", (scope,)
+        ):
+            out[row[0]].append(tuple(row[1:]))
+        return out
+
+    # --- reading ----------------------------------------------------------------------------
+    def list(
+        self,
+        *,
+        agency: str | None = None,
+        year: int | None = None,
+        portal_id: str | None = None,
+        parse_status: str | None = None,
+    ) -> list[StoredReport]:
+        where, params = [], []
+        for column, value in (
+            ("r.agency_name", agency),
+            ("r.year", year),
+            ("r.portal_id", portal_id),
+            ("r.parse_status", parse_status),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = _REPORT_SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.id"
+        return [_stored_report(r) for r in self.conn.execute(sql, params)]
+
+    def get(self, report_id: int) -> StoredReport | None:
+        row = self.conn.execute(_REPORT_SELECT + " WHERE r.id = ?", (report_id,)).fetchone()
+        return _stored_report(row) if row else None
+
+    def for_agency_year(self, agency: str, year: int) -> StoredReport | None:
+        row = self.conn.execute(_REPORT_SELECT + " WHERE r.agency_name = ? AND r.year = ?", (agency, year)).fetchone()
+        return _stored_report(row) if row else None
+
+    def row(self, report_id: int) -> dict[str, Any] | None:
+        """Every stored column of the report (for rebuilding what its parse produced)."""
+        r = self.conn.execute("SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
+        return dict(r) if r else None
+
+    def version_count(self) -> int:
+        """How many document versions all reports have, together."""
+        return self.conn.execute("SELECT count(*) FROM report_versions").fetchone()[0]
+
+    def unchecked_ids(self) -> set[int]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM reports WHERE checked_at IS NULL")}
+
+    def count_for_portal(self, portal_id: str) -> int:
+        return self.conn.execute("SELECT count(*) FROM reports WHERE portal_id = ?", (portal_id,)).fetchone()[0]
+
+    def failed_parses(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT id, source_url, sha256, parse_reason, parse_message, portal_id FROM reports WHERE parse_status = 'failed'"
+        )
+        return [dict(r) for r in rows]
+
+    def cells(self, report_id: int) -> dict[str, CellValue]:
+        rows = self.conn.execute(
+            "SELECT k.key, c.value, c.raw, c.unit FROM cells c JOIN cell_keys k ON k.id = c.key_id WHERE c.report_id = ? ORDER BY k.id",
+            (report_id,),
+        )
+        return {key: CellValue(key, value, raw, unit) for key, value, raw, unit in rows}
+
+    def values_for_keys(self, keys: Iterable[str]) -> dict[int, dict[str, Any]]:
+        """report id → {key: value} for the given cell keys of every report, in one query."""
+        keys = sorted(keys)
+        out: dict[int, dict[str, Any]] = defaultdict(dict)
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT c.report_id, k.key, c.value FROM cells c JOIN cell_keys k ON k.id = c.key_id WHERE k.key IN ({marks})",
+            keys,
+        )
+        for report_id, key, value in rows:
+            out[report_id][key] = value
+        return out
+
+    def text(self, report_id: int) -> str:
+        row = self.conn.execute("SELECT full_text FROM report_texts WHERE report_id = ?", (report_id,)).fetchone()
+        return row[0] if row else ""
+
+    def search(self, query: str, limit: int = 50) -> list[StoredReport]:
+        """Reports whose title or text contains the query (2-character Chinese terms included), newest first."""
+        rows = self.conn.execute(
+            _REPORT_SELECT
+            + " WHERE r.id IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY r.id DESC",
+            (fts_query(query), limit),
+        )
+        return [_stored_report(r) for r in rows]
+
+
+def _date_candidates(doc: IncomingDocument) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if doc.published_at:
+        out[doc.published_source or "manual"] = doc.published_at[:10]
+    last_modified = http_date(doc.http.last_modified)
+    if last_modified:
+        out.setdefault("last_modified", last_modified)
+    return out
+
+
+def _best_source(candidates: Mapping[str, str]) -> str:
+    return min(candidates, key=PUBLISHED_SOURCES.index)
+
+
+def _stored_report(r: Mapping[str, Any]) -> StoredReport:
+    return StoredReport(
+        id=r["id"],
+        agency=r["agency"],
+        agency_id=r["agency_id"],
+        kind=r["kind"],
+        province=r["province"],
+        city=r["city"],
+        year=r["year"],
+        title=r["title"],
+        template=r["template"],
+        format=r["format"],
+        source_url=r["source_url"],
+        page_url=r["page_url"],
+        portal_id=r["portal_id"],
+        sha256=r["sha256"],
+        published_at=r["published_at"],
+        published_source=r["published_source"],
+        signed_date=r["signed_date"],
+        first_seen=r["first_seen"],
+        last_seen=r["last_seen"],
+        changed_at=r["changed_at"],
+        version=r["version"],
+        parse_status=r["parse_status"],
+        parse_reason=r["parse_reason"],
+        failing_checks=r["failing_checks"],
+        figures={f: r[f] for f in FIGURES},
+    )
