@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import faultportal as fp  # noqa: E402
-from conftest import expected_for, seed_paths  # noqa: E402
+from support import faultportal as fp  # noqa: E402
+from support.shared import expected_for, seed_paths  # noqa: E402
 
 
 def fault_table(isolated: bool) -> int:
@@ -60,7 +60,7 @@ def fault_table(isolated: bool) -> int:
 
 
 def kill_loop(kills: int, seed: int) -> int:
-    """kill -9 a crawl of the replica portals `kills` times at random moments of its work (tests/test_crash_safety.py)."""
+    """kill -9 a crawl of the replica portals `kills` times at random moments of its work (tests/hardening/test_crash_safety.py)."""
     import test_crash_safety as cs
 
     from crawler.replica import ReplicaServer

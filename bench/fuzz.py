@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import hostile  # noqa: E402
+from support import hostile  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "fuzz"
 CORPUS: list[tuple[str, str, bytes]] = []

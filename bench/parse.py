@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parse.py [--runs 7] [--real-runs 21] [--naive-runs 5] [--ocr]
 
-Inputs: the five seeds as text, and their renditions (tests/renditions.py: HTML, GBK HTML,
+Inputs: the five seeds as text, and their renditions (tests/support/renditions.py: HTML, GBK HTML,
 DOCX, PDF and DOC made by LibreOffice, XLSX, XLS). Everything runs pinned to one core. For
 each format it prints the median seconds per report and per page (pages: the page count of
 the seed's PDF rendition, or of the PDF itself), and whether the cells came out exact.
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import SHARED, expected_for, seed_paths  # noqa: E402
+from support.shared import SHARED, expected_for, seed_paths  # noqa: E402
 
 from crawler import template as tpl  # noqa: E402
 from crawler.ingest import examine as parse_bytes  # noqa: E402  (what `xxgk parse` runs: parse + rules)
@@ -132,7 +132,7 @@ def naive_cells(tables: list[list[list[str | None]]], template: str) -> dict:
 # ---- the run ----------------------------------------------------------------------------------
 def format_rows(workdir: Path, runs: int) -> list[tuple[str, int, Timing, float, int]]:
     """(format, files, median per report, median CPU s/page, files exact) for every input format."""
-    from renditions import write_all
+    from support.renditions import write_all
 
     seeds = {p.stem: (p, expected_for(p)) for p in seed_paths()}
     t = time.perf_counter()

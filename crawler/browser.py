@@ -18,3 +18,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+# Scrapy's download handlers for a crawl whose listings are rendered in Chromium (scrapy-playwright). Only
+# requests marked meta playwright=True go to the browser; documents are always fetched by plain HTTP.
+PLAYWRIGHT_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -109,3 +110,22 @@ def load_registry(path: str | Path | None = None) -> Registry:
     except (OSError, yaml.YAMLError) as e:
         raise RegistryError(f"cannot read registry {path}: {e}") from e
     return parse_registry(data)
+
+
+def portal_for_url(url: str, agency: str, kind: str) -> Portal:
+    """A portal that is not in the registry, from any page of it: its own registrable domain only."""
+    import tldextract  # only here: loading the registry does not need the public-suffix list
+
+    host = (urlsplit(url).hostname or "").lower()
+    parts = urlsplit(url)
+    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    ext = extract(host)
+    domain = ext.top_domain_under_public_suffix if ext.suffix and ext.domain else host
+    return Portal(
+        id=f"url:{parts.netloc}",
+        name=agency,
+        cms="generic",
+        start_url=url,
+        domains=(domain or host,),
+        agencies=(Agency(name=agency, kind=kind),),
+    )

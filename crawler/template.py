@@ -1,7 +1,7 @@
 """The national annual-report template (国办公开办函〔2019〕60号 and 〔2021〕30号) as data.
 
 Cell keys are the contract of `xxgk parse --json` and mirror ../shared/spec/cells.json
-(tests/test_template.py holds the two equal). Rows and columns are declared once here; the
+(tests/parsing/test_template.py holds the two equal). Rows and columns are declared once here; the
 parser, the checks and the archive derive everything else from them.
 """
 

@@ -1,21 +1,12 @@
-import json
+"""Fixtures every test area uses. Helpers live in tests/support (on sys.path through pytest's `pythonpath`)."""
+
 import os
 from pathlib import Path
 
 import pytest
+from support.shared import SHARED
 
-ROOT = Path(__file__).resolve().parent.parent
-# ../shared sits beside the checkout (here and in CI); XXGK_SHARED overrides.
-SHARED = Path(os.environ.get("XXGK_SHARED", ROOT.parent / "shared"))
 os.environ.setdefault("TELNETCONSOLE_ENABLED", "False")
-
-
-def seed_paths() -> list[Path]:
-    return sorted((SHARED / "seeds").glob("*.txt"))
-
-
-def expected_for(path: Path) -> dict:
-    return json.loads((path.parent / "expected" / f"{path.stem}.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.commands.check import check_and_notify
 from crawler.commands._options import add_archive_options, add_check_options, add_crawl_options
+from crawler.commands.check import check_and_notify
 from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 

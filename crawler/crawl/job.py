@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crawler.browser import PLAYWRIGHT_HANDLERS
 from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict
 from crawler.crawl.session import CrawlSession
 from crawler.exits import EXIT_FATAL
+from crawler.registry import portal_for_url
 from storage import LockHeld, crawl_lock
 
 logger = logging.getLogger(__name__)
@@ -122,16 +124,15 @@ def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], sta
             "XXGK_REGISTRY": registry_path,
             **({"XXGK_RECHECK_DAYS": 0} if job["recheck"] else {}),
             **({"XXGK_ALLOWED_PRIVATE_NETWORKS": list(allow_networks)} if allow_networks else {}),
-            **({"DOWNLOAD_HANDLERS": _playwright_handlers()} if url and job["js"] else {}),
+            **({"DOWNLOAD_HANDLERS": PLAYWRIGHT_HANDLERS} if url and job["js"] else {}),
         },
         priority="cmdline",
     )
     for key, value in (job["overrides"] or {}).items():
         settings.set(key, value, priority="cmdline")
-    classes = _spider_classes(settings, job["portals"], url, job["agency"], job["kind"], job["js"])
     session = CrawlSession.from_settings(settings, run_id)
     try:
-        crashes = _run_reactor(settings, classes, session, job["progress"])
+        crashes = _run_reactor(settings, job, session)
     finally:
         session.close()
 
@@ -148,29 +149,18 @@ def _run(reg, registry_path: str | None, db_path: Path, job: dict[str, Any], sta
     return CrawlSummary(status, exit_code, run_id, time.monotonic() - started, None, [portal_dict(r) for r in results])
 
 
-def _playwright_handlers() -> dict[str, str]:
-    from spiders.base.report import PLAYWRIGHT_HANDLERS
-
-    return PLAYWRIGHT_HANDLERS
-
-
-def _spider_classes(settings, portals, url, agency, kind, js) -> list[tuple[str, type, dict]]:
-    """(portal id, spider class, spider kwargs) for each crawl of this run."""
-    from spiders.base.report import portal_for_url
-
+def _spider_classes(runner, portals, url, agency, kind, js) -> list[tuple[str, type, dict]]:
+    """(portal id, spider class, spider kwargs) for each crawl of this run, from the project's spider loader
+    (spiders.loader, named by SPIDER_LOADER_CLASS)."""
+    loader = runner.spider_loader
     if url:
-        from spiders.base.generic import UrlSpider
-
         pid = portal_for_url(url, agency, kind).id
-        return [(pid, UrlSpider, {"url": url, "agency": agency, "kind": kind, "js": "1" if js else ""})]
-    from spiders.loader import RegistrySpiderLoader
-
-    loader = RegistrySpiderLoader(settings)
+        return [(pid, loader.load("generic"), {"url": url, "agency": agency, "kind": kind, "js": "1" if js else ""})]
     names = portals or [n for n in loader.list() if n != "generic"]
     return [(name, loader.load(name), {}) for name in names]
 
 
-def _run_reactor(settings, classes, session: CrawlSession, progress: bool) -> dict[str, str | None]:
+def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[str, str | None]:
     """Crawl every portal, a few at a time (XXGK_PARALLEL_PORTALS); returns portal id → crash text or None."""
     from scrapy.crawler import CrawlerRunner
     from scrapy.utils.log import configure_logging
@@ -178,6 +168,8 @@ def _run_reactor(settings, classes, session: CrawlSession, progress: bool) -> di
 
     configure_logging(settings)
     runner = CrawlerRunner(settings)
+    classes = _spider_classes(runner, job["portals"], job["url"], job["agency"], job["kind"], job["js"])
+    progress = job["progress"]
     semaphore = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_PORTALS", 8)))
     crashes: dict[str, str | None] = {pid: None for pid, _, _ in classes}
     done: list[str] = []

@@ -21,9 +21,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.replica import world
+from crawler.replica.registry import registry_yaml
 from crawler.replica.sites import Expected, Resource, Site, assets_for, build_site, modified_at
 
-REGISTRY_TEMPLATE = Path(__file__).with_name("registry.yaml")
 logger = logging.getLogger(__name__)
 
 
@@ -105,7 +105,8 @@ class ReplicaServer:
         return [e for e in self.site().expected if portal_id is None or e.portal == portal_id]
 
     def registry_text(self) -> str:
-        return REGISTRY_TEMPLATE.read_text(encoding="utf-8").replace("{base}", self.base_url)
+        """The replica portals' registry, pointing here: generated from the world, which declares each portal once."""
+        return registry_yaml(self.base_url)
 
     def registry_path(self, directory: str | Path) -> Path:
         path = Path(directory) / "registry.yaml"

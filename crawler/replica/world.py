@@ -16,7 +16,7 @@ The story the demo tells lives here, as data:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date, timedelta
 
 from crawler.replica.figures import Figures, make_inconsistent, seed_figures, series
@@ -27,7 +27,7 @@ YEARS = list(range(2019, 2026))
 
 @dataclass
 class Agency:
-    name: str
+    name: str  # the registry's name
     kind: str  # department | government
     short: str | None = None  # how this portal's titles name it, when shorter than the registry name
     first_year: int = 2019
@@ -35,18 +35,32 @@ class Agency:
 
 @dataclass
 class Portal:
+    """One replica portal, declared once: `crawler/replica/registry.py` derives its registry entry from this.
+
+    Paths are relative to the server (the base URL is known only once it listens). Where the portal sits
+    (province, city or county, level) is the same for every agency on it, so it is said here, once per portal.
+    """
+
     id: str
     cms: str
     name: str
     prefix: str  # the portal's root path on the replica server
     start: str  # start path
     agencies: list[Agency]
-    js: bool = False
-    domains_note: str = ""
-    options: dict = field(default_factory=dict)
-    province: str = ""
+    _: KW_ONLY
+    province: str
+    level: str  # the agencies' level: city | county
+    note: str  # what the replica replays, for whoever reads the registry
     city: str | None = None
     county: str | None = None
+    listing: str | None = None  # the report list's path, when the crawl starts elsewhere (a home page)
+    js: bool = False
+    options: dict = field(default_factory=dict)
+
+    @property
+    def listing_path(self) -> str:
+        """The page a journalist would check for the reports: the list, which is the start page unless said."""
+        return self.listing or self.start
 
 
 @dataclass
@@ -81,6 +95,8 @@ PORTALS: list[Portal] = [
         [Agency("沈阳市人民政府", "government"), Agency("沈阳市人民防空办公室", "department")],
         province="辽宁省",
         city="沈阳市",
+        level="city",
+        note="TRS WCM replica — GBK pages, index_N.html paging through createPageHTML.",
     ),
     Portal(
         "demo-wenzhou",
@@ -91,6 +107,8 @@ PORTALS: list[Portal] = [
         [Agency("温州市人民政府", "government"), Agency("温州市人民防空办公室", "department", short="温州市人防办")],
         province="浙江省",
         city="温州市",
+        level="city",
+        note="Hanweb JCMS replica — list records in a datastore, later records from dataproxy.jsp.",
     ),
     Portal(
         "demo-zibo",
@@ -101,6 +119,8 @@ PORTALS: list[Portal] = [
         [Agency("淄博市人民政府", "government"), Agency("淄博市人民防空办公室", "department")],
         province="山东省",
         city="淄博市",
+        level="city",
+        note="JSON-API replica — do-search list, report bodies from the detail API.",
         options={
             "list_url": "/zibo/api-gateway/jpaas-jpolicy-web-server/front/info/do-search",
             "page_size": 5,
@@ -114,9 +134,11 @@ PORTALS: list[Portal] = [
         "/jiaxing",
         "/jiaxing/zfxxgk/zfxxgknb/index.html",
         [Agency("嘉兴市人民政府", "government"), Agency("嘉兴市人民防空办公室", "department")],
-        js=True,
         province="浙江省",
         city="嘉兴市",
+        level="city",
+        note="The list exists only once JavaScript has run (fetch + DOM); rendered in Chromium.",
+        js=True,
     ),
     Portal(
         "demo-dadukou",
@@ -130,6 +152,9 @@ PORTALS: list[Portal] = [
         ],
         province="重庆市",
         county="大渡口区",
+        level="county",
+        note="A portal with navigation chrome, crawled from its home page by the generic spider.",
+        listing="/dadukou/zwgk/zfxxgk/zfxxgknb/index.html",
     ),
     Portal(
         "demo-rongxi",
@@ -144,6 +169,8 @@ PORTALS: list[Portal] = [
         ],
         province="福建省",
         county="榕溪县",
+        level="county",
+        note="Fujian platform replica — 10 reports static, the rest only through /fjdzapp/search. The county is fictional.",
     ),
 ]
 

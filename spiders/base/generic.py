@@ -17,11 +17,12 @@ from collections.abc import Iterator
 
 from scrapy.http import Request, Response
 
+from crawler.registry import portal_for_url
 from spiders.base import pages
 from spiders.base.fujian import FujianPaging
 from spiders.base.hanweb import HanwebPaging
 from spiders.base.pages import Link
-from spiders.base.report import ReportSpider, portal_for_url
+from spiders.base.report import ReportSpider
 from spiders.base.titles import is_column_link, is_hub_link, report_title
 
 

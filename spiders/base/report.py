@@ -24,13 +24,14 @@ from typing import Any
 import scrapy
 from scrapy.http import Request, Response
 
+from crawler.browser import PLAYWRIGHT_HANDLERS
 from crawler.confinement import Confinement, parse_networks
 from crawler.crawl.incremental import UnchangedDocument
 from crawler.crawl.items import DocumentItem, ReportItem, SeenItem
 from crawler.crawl.session import CrawlSession
 from crawler.model import HttpMeta, IncomingDocument
 from crawler.parsing.sniff import sniff
-from crawler.registry import Agency, Portal, load_registry
+from crawler.registry import Portal, load_registry
 from spiders.base import dates, pages
 from spiders.base.documents import FORMAT_PREFERENCE, REPORT_FORMATS, UnsafeArchive, zip_members
 from spiders.base.outcome import PortalOutcome, failure_reason, is_skip
@@ -39,10 +40,6 @@ from spiders.base.titles import ReportTitle, is_column_link, is_year_folder, may
 
 logger = logging.getLogger(__name__)
 
-PLAYWRIGHT_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-}
 
 
 @dataclass
@@ -573,23 +570,3 @@ def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
 
-
-def portal_for_url(url: str, agency: str, kind: str) -> Portal:
-    """A portal that is not in the registry, from any page of it: its own registrable domain only."""
-    from urllib.parse import urlsplit
-
-    import tldextract
-
-    host = (urlsplit(url).hostname or "").lower()
-    parts = urlsplit(url)
-    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    ext = extract(host)
-    domain = ext.top_domain_under_public_suffix if ext.suffix and ext.domain else host
-    return Portal(
-        id=f"url:{parts.netloc}",
-        name=agency,
-        cms="generic",
-        start_url=url,
-        domains=(domain or host,),
-        agencies=(Agency(name=agency, kind=kind),),
-    )
