@@ -4,7 +4,7 @@
     .venv/bin/python bench/archive.py --reports 1000000    # the 1M option (hours: ~60 reports/s here)
     .venv/bin/python bench/archive.py --reuse              # skip the build, measure an existing archive
 
-Builds the archive through the real write path (Archive.ingest_parsed: document store with fsync,
+Builds the archive through the real write path (crawler.ingest.ingest_parsed: document store with fsync,
 one transaction per report, cells, full text, search index, findings), adds deadline decisions and
 edited versions, then starts `xxgk serve` and times each canned query and searches through
 Datasette's JSON API over HTTP on 127.0.0.1. Prints the insert rate, file sizes and p50/p95, with the

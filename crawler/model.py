@@ -71,7 +71,7 @@ class ParsedReport:
         return {k: c.value for k, c in self.cells.items()}
 
     def contract(self) -> dict[str, Any]:
-        """The JSON contract of `xxgk parse --json` (DEVELOPERS.md)."""
+        """The JSON contract of `xxgk parse --json` (docs/user-guide.md; keys as ../shared/spec/cells.json)."""
         return {
             "agency": self.agency,
             "year": self.year,

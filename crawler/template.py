@@ -8,13 +8,13 @@ parser, the checks and the archive derive everything else from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 
 TEMPLATES = ("2019", "2021")
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     COUNT = "count"  # a non-negative number of items or cases
     CHANGE = "change"  # 本年增/减: signed, 增7 → 7, 减2 → -2
     AMOUNT = "amount"  # money; decimals kept, unit recorded

@@ -12,7 +12,7 @@ from storage.clock import utcnow
 from storage.db import sqlite3, transaction
 from storage.documents import Documents
 
-DEADLINE_STATUSES = ("on_time", "late", "missing", "pending")
+DEADLINE_STATUSES = ("on_time", "late", "missing", "pending", "unverified", "unmonitored")
 
 
 class Deadlines:
@@ -66,6 +66,9 @@ class Deadlines:
         pages_checked: Iterable[str] | None = None,
         note: str | None = None,
         checked_at: str | None = None,
+        reason: str | None = None,
+        basis: dict[str, Any] | None = None,
+        expectation: str | None = None,
     ) -> str | None:
         """Upsert the deadline decision for agency+year; returns the previous status (None if first)."""
         if status not in DEADLINE_STATUSES:
@@ -77,11 +80,13 @@ class Deadlines:
             ).fetchone()
             self.conn.execute(
                 "INSERT INTO deadline_status(agency_id, year, status, deadline, published_at, published_source, days_late, "
-                "report_id, evidence_id, pages_checked, checked_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "report_id, evidence_id, pages_checked, checked_at, note, reason, basis, expectation) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(agency_id, year) DO UPDATE SET status=excluded.status, deadline=excluded.deadline, "
                 "published_at=excluded.published_at, published_source=excluded.published_source, days_late=excluded.days_late, "
                 "report_id=excluded.report_id, evidence_id=coalesce(excluded.evidence_id, evidence_id), "
-                "pages_checked=excluded.pages_checked, checked_at=excluded.checked_at, note=excluded.note",
+                "pages_checked=excluded.pages_checked, checked_at=excluded.checked_at, note=excluded.note, "
+                "reason=excluded.reason, basis=excluded.basis, expectation=excluded.expectation",
                 (
                     agency_id,
                     year,
@@ -95,6 +100,9 @@ class Deadlines:
                     json.dumps(list(pages_checked), ensure_ascii=False) if pages_checked is not None else None,
                     checked_at or utcnow(),
                     note,
+                    reason,
+                    json.dumps(basis, ensure_ascii=False) if basis is not None else None,
+                    expectation,
                 ),
             )
             self.conn.execute(

@@ -60,10 +60,33 @@ class Documents:
         seen_at = fetched_at or utcnow()
         with transaction(self.conn):
             cur = self.conn.execute(
-                "UPDATE document_urls SET last_seen = ?, fetched_at = ?, http_status = coalesce(?, http_status) WHERE url = ?",
+                "UPDATE document_urls SET last_seen = ?, fetched_at = ?, http_status = coalesce(?, http_status), "
+                "gone_at = NULL, gone_status = NULL WHERE url = ?",
                 (seen_at, seen_at, http_status, url),
             )
             self.conn.execute("UPDATE reports SET last_seen = max(last_seen, ?) WHERE source_url = ?", (seen_at, url))
+        return cur.rowcount > 0
+
+    def mark_listed(
+        self, portal_id: str, run_id: int, entries: list[tuple[str, str | None, str | None]], *, now: str | None = None
+    ) -> None:
+        """The report entries (url, listing page, entry text) a listing of `portal_id` showed in run `run_id`."""
+        now = now or utcnow()
+        with transaction(self.conn):
+            self.conn.executemany(
+                "INSERT INTO listing_entries(url, portal_id, listing_url, title, first_listed_run, last_listed_run, "
+                "first_listed_at, last_listed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+                "portal_id=excluded.portal_id, listing_url=excluded.listing_url, title=excluded.title, "
+                "last_listed_run=excluded.last_listed_run, last_listed_at=excluded.last_listed_at",
+                [(url, portal_id, listing, title, run_id, run_id, now, now) for url, listing, title in entries],
+            )
+
+    def mark_gone(self, url: str, status: int, *, now: str | None = None) -> bool:
+        """A known document answered 404/410. Returns False when the URL is not a known document."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "UPDATE document_urls SET gone_at = ?, gone_status = ? WHERE url = ?", (now or utcnow(), status, url)
+            )
         return cur.rowcount > 0
 
     def insert(self, stored: StoredFile, fmt: str, url: str | None, http: HttpMeta, seen_at: str) -> None:
@@ -95,6 +118,17 @@ class Documents:
             "INSERT INTO document_urls(url, sha256, content_type, http_status, etag, last_modified, fetched_at, first_seen, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET sha256=excluded.sha256, "
             "content_type=excluded.content_type, http_status=excluded.http_status, etag=excluded.etag, "
-            "last_modified=excluded.last_modified, fetched_at=excluded.fetched_at, last_seen=excluded.last_seen",
-            (url, stored.sha256, http.content_type, http.status, http.etag, http.last_modified, seen_at, seen_at, seen_at),
+            "last_modified=excluded.last_modified, fetched_at=excluded.fetched_at, last_seen=excluded.last_seen, "
+            "gone_at=NULL, gone_status=NULL",
+            (
+                url,
+                stored.sha256,
+                http.content_type,
+                http.status,
+                http.etag,
+                http.last_modified,
+                seen_at,
+                seen_at,
+                seen_at,
+            ),
         )

@@ -15,7 +15,9 @@ class Runs:
         self.conn = conn
         self.agencies = agencies
 
-    def start(self, command: str | None = None, options: dict[str, Any] | None = None, *, now: str | None = None) -> int:
+    def start(
+        self, command: str | None = None, options: dict[str, Any] | None = None, *, now: str | None = None
+    ) -> int:
         with transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO crawl_runs(started_at, command, options) VALUES (?, ?, ?)",
@@ -51,17 +53,36 @@ class Runs:
         documents: int = 0,
         reports: int = 0,
         *,
+        listing_complete: bool | None = None,
+        listings_failed: int = 0,
+        budget_exhausted: bool = False,
         now: str | None = None,
     ) -> None:
-        """Upsert one portal's outcome in a run (called again as the crawl progresses)."""
+        """Upsert one portal's outcome in a run (called again as the crawl progresses). `listing_complete`:
+        the portal's listing was walked to its end (no list page failed, no budget cut it short); None while
+        the crawl runs or when unknown."""
         with transaction(self.conn):
             self.agencies.ensure_portal(portal_id)
             self.conn.execute(
-                "INSERT INTO crawl_portal_status(run_id, portal_id, status, error, pages, documents, reports, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, portal_id) DO UPDATE SET status=excluded.status, "
+                "INSERT INTO crawl_portal_status(run_id, portal_id, status, error, pages, documents, reports, recorded_at, "
+                "listing_complete, listings_failed, budget_exhausted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(run_id, portal_id) DO UPDATE SET status=excluded.status, "
                 "error=excluded.error, pages=excluded.pages, documents=excluded.documents, reports=excluded.reports, "
-                "recorded_at=excluded.recorded_at",
-                (run_id, portal_id, status, error, pages, documents, reports, now or utcnow()),
+                "recorded_at=excluded.recorded_at, listing_complete=excluded.listing_complete, "
+                "listings_failed=excluded.listings_failed, budget_exhausted=excluded.budget_exhausted",
+                (
+                    run_id,
+                    portal_id,
+                    status,
+                    error,
+                    pages,
+                    documents,
+                    reports,
+                    now or utcnow(),
+                    None if listing_complete is None else int(listing_complete),
+                    listings_failed,
+                    int(budget_exhausted),
+                ),
             )
 
     def history(self, portal_id: str, limit: int = 10) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "0002_search.sql", _backfill_search),
     Migration(3, "0003_facets.sql"),
     Migration(4, "0004_aggregate_indexes.sql"),
+    Migration(5, "0005_evidence.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -33,3 +33,22 @@ class SeenItem:
 
     portal_id: str
     url: str
+
+
+@dataclass
+class GoneItem:
+    """A known document that answered 404/410: evidence that a report was taken down."""
+
+    portal_id: str
+    url: str
+    status: int
+
+
+@dataclass
+class ListedItem:
+    """The report entries one list page showed (url, entry text), fetched or not: a report that disappears from
+    its listing is noticed, and an agency's reports found on a listing show that it publishes there."""
+
+    portal_id: str
+    listing_url: str
+    entries: list[tuple[str, str]]

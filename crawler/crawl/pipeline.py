@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from crawler.crawl import writer as calls
-from crawler.crawl.items import DocumentItem, ReportItem, SeenItem
+from crawler.crawl.items import DocumentItem, GoneItem, ListedItem, ReportItem, SeenItem
 from crawler.crawl.session import CrawlSession
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ class ArchivePipeline:
         self.session.archive.runs.record_portal(self.session.run_id, spider.portal.id, "running")
 
     async def process_item(self, item):
+        if isinstance(item, ListedItem | GoneItem):
+            self._record(item)  # small writes of this process, no parsing: no worker needed
+            return None
         writer = self.writer
         url = item.document.url if isinstance(item, ReportItem | DocumentItem) else None
         done = writer.begin(url)
@@ -67,6 +70,18 @@ class ArchivePipeline:
         writer.end(url, done, ok=True)
         return None  # documents are large: nothing downstream needs the bytes
 
+    def _record(self, item: ListedItem | GoneItem) -> None:
+        documents = self.session.archive.documents
+        try:
+            if isinstance(item, ListedItem):
+                entries = [(url, item.listing_url, text) for url, text in item.entries]
+                documents.mark_listed(item.portal_id, self.session.run_id, entries)
+            else:
+                documents.mark_gone(item.url, item.status)
+        except Exception:
+            self.result.storage_errors += 1
+            logger.exception("archive write failed for %s", item)
+
     def close_spider(self) -> None:
         spider = self.crawler.spider
         stats = self.crawler.stats
@@ -80,8 +95,19 @@ class ArchivePipeline:
         r.not_modified = stats.get_value("xxgk/documents_not_modified", 0)
         r.refused = {k.rsplit("/", 1)[1]: v for k, v in stats.get_stats().items() if k.startswith("xxgk/refused/")}
         r.failures = outcome.failures
+        r.listings_failed, r.budget_exhausted = outcome.listings_failed, outcome.budget_exhausted
+        r.listing_complete = outcome.listing_complete and r.status not in ("unreachable", "error")
         self.session.archive.runs.record_portal(
-            self.session.run_id, spider.portal.id, r.status, r.error, r.pages, r.documents_downloaded, r.reports
+            self.session.run_id,
+            spider.portal.id,
+            r.status,
+            r.error,
+            r.pages,
+            r.documents_downloaded,
+            r.reports,
+            listing_complete=r.listing_complete,
+            listings_failed=r.listings_failed,
+            budget_exhausted=r.budget_exhausted,
         )
         if self.session.standalone:
             self.session.close()

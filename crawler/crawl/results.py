@@ -33,6 +33,9 @@ class PortalResult:
     refused: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
     storage_errors: int = 0
+    listing_complete: bool | None = None
+    budget_exhausted: bool = False
+    listings_failed: int = 0
 
     @property
     def reports(self) -> int:

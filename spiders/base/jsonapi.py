@@ -31,7 +31,7 @@ from urllib.parse import urlencode, urljoin
 
 from scrapy.http import Request, Response
 
-from crawler.crawl.items import DocumentItem
+from crawler.crawl.items import DocumentItem, ListedItem
 from spiders.base import dates, pages
 from spiders.base.pages import Link
 from spiders.base.report import Chain, Context, Entry, ReportSpider, Task
@@ -126,6 +126,7 @@ class JsonApiSpider(ReportSpider):
         fields = self.api["fields"]
         items = dig(payload, self.api["results"]) or []
         found = 0
+        seen: list[tuple[str, str]] = []
         for item in items if isinstance(items, list) else []:
             title = str(dig(item, fields["title"]) or "")
             if report_title(title) is None and not maybe_report_title(title):
@@ -143,11 +144,15 @@ class JsonApiSpider(ReportSpider):
                 continue
             detail = urljoin(self.portal.start_url, _fill(self.api["detail_url"], id=item_id))
             listed = detail not in self.handled_documents
+            if report_title(title) is not None:
+                seen.append((detail, title))
             entry = Entry(detail, title, link_date, self.portal.start_url, report_title(title))
             req = self.document_request(detail, self.parse_detail, xxgk_role="report", xxgk_entry=entry)
             found += listed if self.full_walk else req is not None  # as follow_entries counts
             if req is not None:
                 yield req
+        if seen:
+            yield ListedItem(self.portal.id, response.url, seen)
         page = response.meta["xxgk_page"]
         total = dig(payload, self.api["total"])
         more = (

@@ -77,6 +77,7 @@ class PortalOutcome:
     listings_failed: int = 0
     reports_found: int = 0  # report documents handed to the archive
     known_skipped: int = 0  # documents the archive already held
+    budget_exhausted: bool = False  # XXGK_MAX_PAGES_PER_PORTAL stopped the walk
     failures: list[dict] = field(default_factory=list)  # {url, reason, detail, role}
 
     def fail(self, url: str, reason: str, detail: str, role: str) -> None:
@@ -94,6 +95,13 @@ class PortalOutcome:
         if self.reports_found == 0 and self.known_skipped == 0:
             return "empty"
         return "ok"
+
+    @property
+    def listing_complete(self) -> bool:
+        """The listing was walked to its end: some list page answered, none failed, no budget cut it short.
+        (A walk that stops at the first all-archived page is complete: the rest was read by the previous
+        crawl, which finished, or the walk would have been a full one.)"""
+        return self.listings_ok > 0 and self.listings_failed == 0 and not self.budget_exhausted
 
     def error_text(self) -> str | None:
         if not self.failures:

@@ -27,7 +27,7 @@ from scrapy.http import Request, Response
 from crawler.browser import PLAYWRIGHT_HANDLERS
 from crawler.confinement import Confinement, parse_networks
 from crawler.crawl.incremental import UnchangedDocument
-from crawler.crawl.items import DocumentItem, ReportItem, SeenItem
+from crawler.crawl.items import DocumentItem, GoneItem, ListedItem, ReportItem, SeenItem
 from crawler.crawl.session import CrawlSession
 from crawler.model import HttpMeta, IncomingDocument
 from crawler.parsing.sniff import sniff
@@ -39,6 +39,8 @@ from spiders.base.pages import Link
 from spiders.base.titles import ReportTitle, is_column_link, is_year_folder, maybe_report_title, report_title
 
 logger = logging.getLogger(__name__)
+
+GONE_STATUSES = (404, 410)  # a known document answering these was taken down
 
 
 
@@ -171,6 +173,7 @@ class ReportSpider(scrapy.Spider):
             return None
         if len(self.requested_pages) >= self.page_budget:
             self.crawler.stats.inc_value("xxgk/page_budget_exhausted")
+            self.outcome.budget_exhausted = True
             return None
         self.requested_pages.add(key)
         meta = {"xxgk_role": role, "xxgk_depth": depth, **kwargs.pop("meta", {})}
@@ -212,6 +215,9 @@ class ReportSpider(scrapy.Spider):
         else:
             url = (request.meta.get("redirect_urls") or [request.url])[0]
             reason, detail = failure_reason(failure)
+            status = getattr(getattr(failure.value, "response", None), "status", None)
+            if request.meta.get("xxgk_document") and status in GONE_STATUSES and self.session.is_archived(url):
+                yield GoneItem(self.portal.id, url, status)
             self.outcome.fail(url, reason, detail, role)
             self.crawler.stats.inc_value(f"xxgk/failed/{reason}")
             logger.warning("%s %s failed: %s %s", role, url, reason, detail)
@@ -301,16 +307,21 @@ class ReportSpider(scrapy.Spider):
         a list page whose entries are all archived and fresh ends the walk (lists run newest first; an entry
         inserted further down is met at the next recheck, with the publication date its own page gives)."""
         requested = listed = 0
+        seen: list[tuple[str, str]] = []
         for link in entries:
             title = report_title(link.text)
             if title is None and not (maybe_report_title(link.text) or is_year_folder(link.text)):
                 continue
+            if title is not None:
+                seen.append((link.url, link.text))
             listed += link.url not in self.handled_documents
             entry = Entry(link.url, link.text, link.date, listing_url, title)
             req = self.document_request(link.url, self.parse_report, xxgk_role="report", xxgk_entry=entry)
             if req is not None:
                 requested += 1
                 yield req
+        if seen:
+            yield ListedItem(self.portal.id, listing_url, seen)
         # After a crawl that did not finish (killed, a portal down), every list page is walked again: its
         # later pages may hold reports the archive has not seen although the first page is all known.
         return listed if self.full_walk else requested

@@ -12,7 +12,7 @@ layout, its figures taken from the JSON, and renders it as:
 - XLSX (openpyxl) and XLS (xlwt) holding the tables with their merges, as a spreadsheet attachment.
 
 A null cell prints blank; a key absent from the JSON is absent from the rendition (its whole row,
-or its whole table block). Run `python tests/renditions.py EXPECTED.json OUTDIR` to look at them.
+or its whole table block). Run `python tests/support/renditions.py EXPECTED.json OUTDIR` to look at them.
 """
 
 from __future__ import annotations
