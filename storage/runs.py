@@ -56,20 +56,22 @@ class Runs:
         listing_complete: bool | None = None,
         listings_failed: int = 0,
         budget_exhausted: bool = False,
+        listing_pages: list[str] | None = None,
         now: str | None = None,
     ) -> None:
         """Upsert one portal's outcome in a run (called again as the crawl progresses). `listing_complete`:
         the portal's listing was walked to its end (no list page failed, no budget cut it short); None while
-        the crawl runs or when unknown."""
+        the crawl runs or when unknown. `listing_pages`: the list pages that showed report entries, for proof of absence."""
         with transaction(self.conn):
             self.agencies.ensure_portal(portal_id)
             self.conn.execute(
                 "INSERT INTO crawl_portal_status(run_id, portal_id, status, error, pages, documents, reports, recorded_at, "
-                "listing_complete, listings_failed, budget_exhausted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "listing_complete, listings_failed, budget_exhausted, listing_pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(run_id, portal_id) DO UPDATE SET status=excluded.status, "
                 "error=excluded.error, pages=excluded.pages, documents=excluded.documents, reports=excluded.reports, "
                 "recorded_at=excluded.recorded_at, listing_complete=excluded.listing_complete, "
-                "listings_failed=excluded.listings_failed, budget_exhausted=excluded.budget_exhausted",
+                "listings_failed=excluded.listings_failed, budget_exhausted=excluded.budget_exhausted, "
+                "listing_pages=excluded.listing_pages",
                 (
                     run_id,
                     portal_id,
@@ -82,6 +84,7 @@ class Runs:
                     None if listing_complete is None else int(listing_complete),
                     listings_failed,
                     int(budget_exhausted),
+                    json.dumps(listing_pages, ensure_ascii=False) if listing_pages is not None else None,
                 ),
             )
 

@@ -96,6 +96,7 @@ class ArchivePipeline:
         r.refused = {k.rsplit("/", 1)[1]: v for k, v in stats.get_stats().items() if k.startswith("xxgk/refused/")}
         r.failures = outcome.failures
         r.listings_failed, r.budget_exhausted = outcome.listings_failed, outcome.budget_exhausted
+        r.listing_pages = outcome.listing_pages
         r.listing_complete = outcome.listing_complete and r.status not in ("unreachable", "error")
         self.session.archive.runs.record_portal(
             self.session.run_id,
@@ -108,6 +109,7 @@ class ArchivePipeline:
             listing_complete=r.listing_complete,
             listings_failed=r.listings_failed,
             budget_exhausted=r.budget_exhausted,
+            listing_pages=r.listing_pages,
         )
         if self.session.standalone:
             self.session.close()

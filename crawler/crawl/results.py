@@ -36,6 +36,7 @@ class PortalResult:
     listing_complete: bool | None = None
     budget_exhausted: bool = False
     listings_failed: int = 0
+    listing_pages: list[str] = field(default_factory=list)
 
     @property
     def reports(self) -> int:

@@ -31,7 +31,7 @@ from urllib.parse import urlencode, urljoin
 
 from scrapy.http import Request, Response
 
-from crawler.crawl.items import DocumentItem, ListedItem
+from crawler.crawl.items import DocumentItem
 from spiders.base import dates, pages
 from spiders.base.pages import Link
 from spiders.base.report import Chain, Context, Entry, ReportSpider, Task
@@ -152,7 +152,7 @@ class JsonApiSpider(ReportSpider):
             if req is not None:
                 yield req
         if seen:
-            yield ListedItem(self.portal.id, response.url, seen)
+            yield self.listed(self.portal.start_url, seen)  # the page a person reads, not the API
         page = response.meta["xxgk_page"]
         total = dig(payload, self.api["total"])
         more = (

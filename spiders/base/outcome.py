@@ -78,6 +78,7 @@ class PortalOutcome:
     reports_found: int = 0  # report documents handed to the archive
     known_skipped: int = 0  # documents the archive already held
     budget_exhausted: bool = False  # XXGK_MAX_PAGES_PER_PORTAL stopped the walk
+    listing_pages: list[str] = field(default_factory=list)  # list pages that showed report entries, as walked
     failures: list[dict] = field(default_factory=list)  # {url, reason, detail, role}
 
     def fail(self, url: str, reason: str, detail: str, role: str) -> None:

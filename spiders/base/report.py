@@ -321,10 +321,16 @@ class ReportSpider(scrapy.Spider):
                 requested += 1
                 yield req
         if seen:
-            yield ListedItem(self.portal.id, listing_url, seen)
+            yield self.listed(listing_url, seen)
         # After a crawl that did not finish (killed, a portal down), every list page is walked again: its
         # later pages may hold reports the archive has not seen although the first page is all known.
         return listed if self.full_walk else requested
+
+    def listed(self, listing_url: str, entries: list[tuple[str, str]]) -> ListedItem:
+        """The report entries a list page showed; the page is one of the walked listing's (proof of absence)."""
+        if listing_url not in self.outcome.listing_pages:
+            self.outcome.listing_pages.append(listing_url)
+        return ListedItem(self.portal.id, listing_url, entries)
 
     # --- report pages -----------------------------------------------------------------------------------
     def parse_report(self, response: Response) -> Iterator[Any]:

@@ -11,6 +11,7 @@ DROP VIEW IF EXISTS cell_values;
 ALTER TABLE crawl_portal_status ADD COLUMN listing_complete INTEGER;  -- 1 walked to its end, 0 cut short, NULL unknown
 ALTER TABLE crawl_portal_status ADD COLUMN listings_failed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE crawl_portal_status ADD COLUMN budget_exhausted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE crawl_portal_status ADD COLUMN listing_pages TEXT;  -- JSON list of the list pages that showed report entries
 
 CREATE TABLE listing_entries (
     url TEXT PRIMARY KEY,             -- what the list linked: a report page, or the file itself
