@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.model import Finding, IncomingDocument, ParsedReport, ParseError
-from crawler.parsing import meta, parse_bytes, sniff
+from crawler.parsing import meta, parse_bytes, parse_file, sniff
 from crawler.rules import run_document_rules
 from storage import Archive, DocumentRecord, IngestResult
 from storage.reports import PARSE_SCOPE
@@ -25,18 +25,16 @@ from storage.reports import PARSE_SCOPE
 def examine(data: bytes, **parse_options: Any) -> ParsedReport:
     """Parse `data` and append the in-document rule results (sums, text against table, period) to its
     findings. Raises ParseError for a file that cannot yield a report."""
-    report = parse_bytes(data, **parse_options)
-    report.findings += run_document_rules(report)
-    return report
+    return _judged(parse_bytes(data, **parse_options))
 
 
 def examine_file(path: str | Path, **parse_options: Any) -> ParsedReport:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise ParseError("unreadable", f"{p}: cannot read file ({e.strerror})") from e
-    return examine(data, **parse_options)
+    return _judged(parse_file(path, **parse_options))
+
+
+def _judged(report: ParsedReport) -> ParsedReport:
+    report.findings += run_document_rules(report)
+    return report
 
 
 def ingest(archive: Archive, doc: IncomingDocument, *, parse_options: Mapping[str, Any] | None = None) -> IngestResult:
