@@ -7,17 +7,43 @@ agency's own domains, and who reports there.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from crawler.registry_schema import CMS_FAMILIES, KINDS, Problem, validate
+from crawler.registry_source import Located, Source, SourceError, duplicate_keys, read_source
 
 DEFAULT_PATH = Path(__file__).with_name("registry.yaml")
-KINDS = ("department", "government")
-CMS_FAMILIES = ("trs", "hanweb", "fujian", "jsonapi", "generic")
+__all__ = [
+    "CMS_FAMILIES",
+    "DEFAULT_PATH",
+    "KINDS",
+    "Agency",
+    "Evidence",
+    "Portal",
+    "Registry",
+    "RegistryError",
+    "check_registry",
+    "load_registry",
+    "parse_registry",
+    "portal_for_url",
+    "registry_path",
+]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Public evidence that a URL is the agency's portal or column: who else crawls it (public_code), a stored
+    copy of a page of it (saved_page), a list that names it (published_list), or `xxgk discover` (discovered)."""
+
+    kind: str
+    source: str  # a URL, or owner/repo:path
+    note: str | None = None
+    date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -31,12 +57,13 @@ class Agency:
     listing_url: str | None = None  # the page a journalist would check, screenshot for proof of absence
     deadline: str | None = None  # "MM-DD" in Y+1, overrides the statutory deadline (local rules)
     first_year: int = 2019  # first report year this agency is expected to publish
+    evidence: tuple[Evidence, ...] = ()  # why listing_url is this agency's (see Evidence)
 
-    def deadline_for(self, year: int) -> date:
+    def deadline_for(self, year: int) -> dt.date:
         if self.deadline:
             month, day = (int(x) for x in self.deadline.split("-"))
-            return date(year + 1, month, day)
-        return date(year + 1, 1, 31) if self.kind == "department" else date(year + 1, 3, 31)
+            return dt.date(year + 1, month, day)
+        return dt.date(year + 1, 1, 31) if self.kind == "department" else dt.date(year + 1, 3, 31)
 
 
 @dataclass(frozen=True)
@@ -51,11 +78,13 @@ class Portal:
     note: str | None = None
     options: dict = field(default_factory=dict)  # family-specific settings (column ids, API paths)
     agencies: tuple[Agency, ...] = ()
+    evidence: tuple[Evidence, ...] = ()  # why start_url is this portal's (see Evidence)
 
 
 @dataclass(frozen=True)
 class Registry:
     portals: tuple[Portal, ...]
+    expected: tuple[Agency, ...] = ()  # expected reporters without a declared portal: unmonitored, never missing
 
     def portal(self, portal_id: str) -> Portal:
         for p in self.portals:
@@ -68,48 +97,77 @@ class Registry:
 
 
 class RegistryError(ValueError):
-    pass
+    """A registry that cannot be used. `problems` holds every problem, one line each (`FILE:LINE: message`);
+    the exception's text is the first of them, so a command that prints one line prints that one."""
+
+    def __init__(self, problems: list[Located]):
+        self.problems = problems
+        more = len(problems) - 1
+        tail = f" (and {more} more: xxgk registry check {problems[0].file})" if more > 0 else ""
+        super().__init__(f"{problems[0]}{tail}")
 
 
-def _agency(raw: dict, where: str) -> Agency:
-    if raw.get("kind") not in KINDS:
-        raise RegistryError(f"{where}: kind must be one of {KINDS}, got {raw.get('kind')!r}")
-    known = {f for f in Agency.__dataclass_fields__}
-    unknown = set(raw) - known
-    if unknown:
-        raise RegistryError(f"{where}: unknown fields {sorted(unknown)}")
-    return Agency(**raw)
+def registry_path(path: str | Path | None = None) -> Path:
+    """The registry a command uses: the one given, else $XXGK_REGISTRY, else the bundled one."""
+    return Path(path or os.environ.get("XXGK_REGISTRY") or DEFAULT_PATH)
 
 
-def parse_registry(data: dict) -> Registry:
-    portals = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data.get("portals") or []):
-        where = f"portal #{i + 1} ({raw.get('id', '?')})"
-        raw = dict(raw)
-        if raw.get("cms") not in CMS_FAMILIES:
-            raise RegistryError(f"{where}: cms must be one of {CMS_FAMILIES}")
-        if raw["id"] in seen:
-            raise RegistryError(f"{where}: duplicate id")
-        seen.add(raw["id"])
-        agencies = tuple(_agency(a, f"{where} agency {a.get('name', '?')}") for a in raw.pop("agencies", []) or [])
-        raw["domains"] = tuple(raw.get("domains") or ())
-        portals.append(Portal(**raw, agencies=agencies))
-    return Registry(tuple(portals))
-
-
-# libyaml when PyYAML was built with it: a registry of thousands of portals loads in a fraction of the time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def check_registry(path: str | Path | None = None) -> tuple[Registry | None, list[Located]]:
+    """The registry and no problem, or None and every problem with its line. Never raises."""
+    path = registry_path(path)
+    try:
+        source = read_source(path)
+    except SourceError as e:
+        return None, [e.located]
+    return _build(source)
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
-    path = Path(path or os.environ.get("XXGK_REGISTRY") or DEFAULT_PATH)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER) or {}  # a safe loader (CSafeLoader or SafeLoader)
-    except (OSError, yaml.YAMLError) as e:
-        raise RegistryError(f"cannot read registry {path}: {e}") from e
-    return parse_registry(data)
+    """The registry at `path` (default: $XXGK_REGISTRY or the bundled file). Raises RegistryError."""
+    registry, problems = check_registry(path)
+    if registry is None:
+        raise RegistryError(problems)
+    return registry
+
+
+def parse_registry(data: Any, name: str = "registry") -> Registry:
+    """A registry from already-loaded data (tests build them as dicts). Raises RegistryError."""
+    registry, problems = _build(Source(name, data, None))
+    if registry is None:
+        raise RegistryError(problems)
+    return registry
+
+
+def _build(source: Source) -> tuple[Registry | None, list[Located]]:
+    model, problems = validate(source.data)
+    problems = duplicate_keys(source.root) + problems
+    if problems or model is None:
+        return None, sorted((_located(source, p) for p in problems), key=lambda x: x.line)
+    portals = tuple(
+        Portal(
+            **p.model_dump(exclude={"domains", "agencies", "evidence"}),
+            domains=tuple(p.domains),
+            agencies=tuple(_agency(a) for a in p.agencies),
+            evidence=_evidence(p.evidence),
+        )
+        for p in model.portals
+    )
+    return Registry(portals, expected=tuple(_agency(a) for a in model.expected)), []
+
+
+def _located(source: Source, problem: Problem) -> Located:
+    if source.root is None:  # data without a file: say where by path instead of line
+        where = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in problem.path).lstrip(".")
+        return Located(source.file, 0, f"{where}: {problem.message}" if where else problem.message)
+    return source.locate(problem)
+
+
+def _agency(a) -> Agency:
+    return Agency(**a.model_dump(exclude={"evidence"}), evidence=_evidence(a.evidence))
+
+
+def _evidence(items) -> tuple[Evidence, ...]:
+    return tuple(Evidence(**e.model_dump()) for e in items)
 
 
 def portal_for_url(url: str, agency: str, kind: str) -> Portal:
