@@ -48,6 +48,9 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         return super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # one date shared by many entries is written out each time, never as &id001 / *id001
+
 
 _Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
 _Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
@@ -63,17 +66,21 @@ def _styled(value: Any, key: str | None = None) -> Any:
         if key in ("portals",):
             return [_styled(v, None) for v in value]
         if key in _BLOCK:
-            return [
-                _Flow({k: _leaf(v, k) for k, v in item.items()}) if isinstance(item, dict) else item for item in value
-            ]
+            return [_item(item) for item in value]
         return _FlowList(value)
     return value
 
 
-def _leaf(value: Any, key: str) -> Any:
-    if isinstance(value, list):
-        return _FlowList([_Flow(v) if isinstance(v, dict) else v for v in value])
-    return value
+def _item(item: Any) -> Any:
+    """An agency or evidence entry: one line, unless it carries a list of its own (an agency's evidence), which
+    is then written below it one entry a line."""
+    if not isinstance(item, dict):
+        return item
+    if not any(isinstance(v, list) for v in item.values()):
+        return _Flow(item)
+    return {
+        k: [_Flow(e) if isinstance(e, dict) else e for e in v] if isinstance(v, list) else v for k, v in item.items()
+    }
 
 
 def dump_registry(portals: list[Any], expected: list[Any] | None = None, header: str = "") -> str:
