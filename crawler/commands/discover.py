@@ -32,8 +32,8 @@ def _network(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from crawler.crawl.discover import discover, discovery_yaml
-    from crawler.crawl.pagefetch import FetchError
+    from crawler.discovery.discover import discover, discovery_yaml
+    from crawler.discovery.pagefetch import FetchError
 
     try:
         parts = urlsplit(args.url)

@@ -33,7 +33,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "rules": ("crawler.rules",),
     "storage": ("storage",),
     "ingest": ("crawler.ingest",),
-    "crawl": ("crawler.crawl", "crawler.settings", "spiders"),
+    "crawl": ("crawler.crawl", "crawler.settings", "spiders", "crawler.discovery"),
     "monitor": ("crawler.monitor",),
     "alerts": ("crawler.alerts",),
     "replica": ("crawler.replica",),

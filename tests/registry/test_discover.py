@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import run_xxgk
 
-from crawler.crawl.discover import discover, discovery_yaml, kind_from_name
-from crawler.crawl.pagefetch import FetchError
+from crawler.discovery.discover import discover, discovery_yaml, kind_from_name
+from crawler.discovery.pagefetch import FetchError
 from crawler.registry import load_registry
 
 

@@ -3,7 +3,7 @@ whose reports they list, and write that as registry YAML with the URLs as eviden
 
 It walks as the generic spider does (spiders/base/generic.py), with the same link rules (titles.is_hub_link,
 is_column_link, report_title) and the same link extraction (pages.links), but fetches a handful of pages one by
-one (crawler/crawl/pagefetch.py) under the crawler's Confinement: the start URL's registrable domain, no private
+one (crawler/discovery/pagefetch.py) under the crawler's Confinement: the start URL's registrable domain, no private
 address unless allowed, bounded sizes and times. At most `hub_depth` hops toward the column, at most `max_pages`
 pages in all. A column's sub-lists (部门年报, 乡镇年报) and year folders (2023年度) are read too, one level down,
 so that the departments a government's column lists are found.
@@ -21,7 +21,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from crawler.confinement import Confinement, parse_networks
-from crawler.crawl.pagefetch import FetchError, Page, PageFetcher
+from crawler.discovery.pagefetch import FetchError, Page, PageFetcher
 from crawler.registry import Agency, Evidence, Portal, portal_for_url
 
 
