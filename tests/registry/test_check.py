@@ -155,3 +155,16 @@ def test_cli_check_reads_xxgk_registry(write):
 def test_help_lists_the_environment():
     done = run_xxgk("registry", "--help")
     assert done.returncode == 0 and "XXGK_REGISTRY" in done.stdout and "XXGK_MODOOD_DIR" in done.stdout
+
+
+def test_the_bundled_registry_is_backed_by_evidence_and_unverified():
+    from urllib.parse import urlsplit
+
+    from crawler.registry_schema import host_in
+
+    for p in load_registry().portals:
+        assert p.verified is False, p.id  # nobody fetched them from here
+        assert p.evidence, f"{p.id}: no evidence beside its URL"
+        for e in (*p.evidence, *(e for a in p.agencies for e in a.evidence)):
+            assert e.kind == "saved_page" and e.note
+            assert host_in(urlsplit(e.source).hostname or "", p.domains), (p.id, e.source)  # a page of this portal
