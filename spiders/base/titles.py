@@ -50,7 +50,7 @@ def report_title(text: str | None) -> ReportTitle | None:
         if y and year is None:
             year = int(y.group(1))
         t = t[: m.start()].strip(_QUOTES)
-    if not _DISCLOSURE.search(t) or not _REPORT_END.search(t):
+    if not _DISCLOSURE.search(t) or not _REPORT_END.search(t) or _NOT_REPORT_PREFIX.match(t):
         return None
     y = _YEAR.search(t)
     if y:
@@ -61,6 +61,8 @@ def report_title(text: str | None) -> ReportTitle | None:
     return ReportTitle(t, year, agency)
 
 
+# Charts and explainers named after the report they explain: "图解：…年度报告", "一图读懂…年度报告".
+_NOT_REPORT_PREFIX = re.compile(r"(?:一图(?:读懂|看懂|速览|了解)|图解|图说|解读|政策解读|视频解读|动漫解读|H5)", re.I)
 _NOT_REPORT_WORDS = re.compile(r"通知|解读|图解|格式|编制|要点|考核|评议|问答|培训|会议")
 
 
@@ -70,7 +72,7 @@ def maybe_report_title(text: str | None) -> bool:
     if not text:
         return False
     t = _TRUNCATED.sub("", squash(text))
-    if _NOT_REPORT_WORDS.search(t) or not re.search(r"(?:19|20)\d{2}", t):
+    if _NOT_REPORT_WORDS.search(t) or _NOT_REPORT_PREFIX.match(t) or not re.search(r"(?:19|20)\d{2}", t):
         return False
     return bool(_DISCLOSURE.search(t) and re.search(r"年报|年度报?$|年度工?作?$|公开工作$|工作年?$|年度报告", t)) or (
         text.rstrip().endswith(("...", "…")) and bool(_DISCLOSURE.search(t) or re.search(r"年度?报?$|报告?$", t))
@@ -92,7 +94,14 @@ def is_column_link(text: str, url: str) -> bool:
     if _COLUMN_WORDS.search(t) and len(t) <= 20:
         return True
     path = url.split("?", 1)[0].lower()
-    return bool(_SLUG.search(path)) and 0 < len(t) <= 12
+    return bool(_SLUG.search(path)) and 0 < len(t) <= 12 and not _PAGER_TEXT.fullmatch(t)
+
+
+# A list's own pager links (they live in the column's folder too): pagination, not sub-columns.
+_PAGER_TEXT = re.compile(
+    r"(?:\d+|[<>«»‹›]+|首页|尾页|末页|上一?页|下一?页|前一?页|后一?页|第\d+页|跳转|转到|go|next|prev(?:ious)?|last|first)",
+    re.I,
+)
 
 
 _YEAR_FOLDER = re.compile(r"^(?:19|20)\d{2}年?度?(?:年报|报告|政府信息公开(?:工作)?年度报告)?$")
@@ -118,4 +127,4 @@ def is_hub_link(text: str, url: str) -> bool:
     if _HUB_WORDS.search(t) and len(t) <= 14:
         return True
     path = url.split("?", 1)[0].lower()
-    return bool(_HUB_SLUG.search(path)) and 0 < len(t) <= 6
+    return bool(_HUB_SLUG.search(path)) and 0 < len(t) <= 6 and not _PAGER_TEXT.fullmatch(t)

@@ -522,12 +522,6 @@ def test_mixed_list_requests_the_reports_and_not_the_interpretations_or_notices(
     assert {HAIWAN + "index_2.html", HAIWAN + "index_3.html"} <= following
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="titles.is_column_link takes any link of 12 characters or less under a column slug (xxgkndbg, "
-    "zfxxgknb, …) for a column link, so ReportSpider.more_listings requests the pager's 1/2/3/下一页/尾页 as "
-    "columns whether or not the page had anything new; next_pages' stop at a page with nothing to fetch is bypassed",
-)
 def test_mixed_list_with_nothing_new_does_not_walk_on_through_its_pager(spider, monkeypatch):
     s = spider("haiwan")
     # A re-crawl after a finished one: every entry is archived and fresh, so nothing on the page is fetched.
@@ -538,11 +532,6 @@ def test_mixed_list_with_nothing_new_does_not_walk_on_through_its_pager(spider, 
     assert not {HAIWAN + "index_2.html", HAIWAN + "index_3.html"} & {r.url for r in requests(out)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="titles.report_title checks 解读/图解 only in a trailing bracket note: a title opening with "
-    "图解： or 一图读懂 and ending in 年度报告 is taken for the report",
-)
 def test_mixed_list_leaves_out_charts_titled_before_the_report_name(spider):
     s = spider("haiwan")
     out = list(s.parse_listing(answer("gd_list_mixed.html", start_request(s))))
