@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode, urljoin
+from zoneinfo import ZoneInfo
 
 from scrapy.http import Request, Response
 
+from spiders.base import dates
 from spiders.base.pages import Link
 from spiders.base.report import ReportSpider
 
@@ -96,10 +98,16 @@ def _docs(payload) -> list[dict]:
     return [d for d in docs or [] if isinstance(d, dict)]
 
 
+_BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def _date(value) -> str | None:
+    """An ISO date from the API's time field: epoch milliseconds (a date in Beijing, where the portal publishes),
+    or text such as "2026-03-30 15:20:11"."""
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit() and len(value) >= 12):
-        return datetime.fromtimestamp(int(value) / 1000, UTC).date().isoformat()
-    return str(value) if value else None
+        return datetime.fromtimestamp(int(value) / 1000, _BEIJING).date().isoformat()
+    parsed = dates.parse_date(str(value)) if value else None
+    return parsed.isoformat() if parsed else None
 
 
 def search_links(payload, base: str) -> list[Link]:
