@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+from crawler.browser import CHROMIUM_PATH, CONFINED_CHROMIUM_ARGS, CONFINED_CONTEXT
 
 BOT_NAME = "xxgk"
 
@@ -56,6 +56,10 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = True  # some Hanweb sites set an anti-bot cookie on the column page before dataproxy answers
+# The name is looked up again where the connection is made, and a private answer is refused there too: a name
+# that answered a public address when the request was checked cannot connect to a private one (DNS rebinding),
+# and a lookup that fails fails closed. `xxgk crawl` (CrawlerRunner) installs it from SafetyMiddleware.
+TWISTED_DNS_RESOLVER = "crawler.crawl.resolver.ConfinedResolver"
 
 # --- size limits -----------------------------------------------------------------------------------------
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024  # a report is rarely above 20 MB; anything bigger is refused and recorded
@@ -70,6 +74,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawl.retry.BackoffRetryMiddleware": 550,
 }
+SPIDER_MIDDLEWARES = {"crawler.crawl.safety.BadLinkMiddleware": 50}  # unreadable links count as refused
 ITEM_PIPELINES = {"crawler.crawl.pipeline.ArchivePipeline": 300}
 
 # --- JavaScript listings ---------------------------------------------------------------------------------
@@ -80,13 +85,16 @@ PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": CHROMIUM_PATH,
     "headless": True,
-    "args": CHROMIUM_ARGS,
+    "args": CONFINED_CHROMIUM_ARGS,  # no direct network: the spider's BrowserGate fetches for the page
 }
+# Every page request carries xxgk's user agent, like Scrapy's; no service worker may register.
+PLAYWRIGHT_CONTEXTS = {"default": {**CONFINED_CONTEXT, "user_agent": USER_AGENT}}
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
-# The browser fetches scripts and XHRs itself, past Scrapy's middlewares: each spider rendering its listing
-# sets its own Confinement's check here (spiders/base/report.py); without one, the browser may fetch nothing.
+# The browser's requests pass Scrapy's middlewares by: each spider rendering its listing routes its pages through
+# its Confinement's BrowserGate (spiders/base/report.py listing_request), and sets its check here as a second
+# line; without one, the browser may fetch nothing.
 PLAYWRIGHT_ABORT_REQUEST = "crawler.confinement.refuse_browser_request"
 
 # Scrapy's telnet console and (2.19+) remote-control HTTP server both run code sent to a local port: a crawler of

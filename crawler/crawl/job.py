@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.browser import PLAYWRIGHT_HANDLERS
 from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict
@@ -36,6 +37,19 @@ logger = logging.getLogger(__name__)
 
 def _fatal(message: str, started: float) -> CrawlSummary:
     return CrawlSummary("failed", EXIT_FATAL, message=f"xxgk crawl: {message}", seconds=time.monotonic() - started)
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot start a crawl, or None. Checked before anything starts: such a URL used to fail inside
+    the spider, log a traceback and end "ok" with nothing crawled."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        return f"is not a URL: {url!r} ({e})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"is not an http(s) URL with a host: {url!r}"
+    return None
 
 
 def crawl(
@@ -65,6 +79,9 @@ def crawl(
     except RegistryError as e:
         return _fatal(str(e), started)
     if url:
+        problem = url_problem(url)
+        if problem:
+            return _fatal(f"--url {problem}", started)
         if not agency or kind not in KINDS:
             return _fatal(f"--url needs --agency NAME and --kind {'|'.join(KINDS)}", started)
     else:

@@ -3,6 +3,11 @@
 Written for real pages: GBK pages whose declared charset lies, `<base href>`, links opened by
 `window.open(...)` or offered in a `<select>`, titles cut short in lists (the full one is in `title=`),
 and report pages wrapped in navigation chrome whose footer links a 申请表.doc that is not the report.
+
+A link that is not a URL at all (`http://[bad/`, a port out of range) is left out and remembered on the
+page's selector (`PageSelector.bad_links`, shared with the response's meta as `xxgk_bad_links`), so one
+broken href costs that link, never the page; crawler.crawl.safety.BadLinkMiddleware counts them as
+refused (`bad_url`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 
+from crawler.crawl.safety import BAD_LINKS_META
 from crawler.parsing.readers.text import decode
 from crawler.text import squash
 from spiders.base.dates import parse_date
@@ -46,6 +52,13 @@ _REPORT_MARKERS = (
 )
 
 
+class PageSelector(Selector):
+    """A page's Selector that remembers the hrefs it could not read (`bad_links`). Selectors of parts of the
+    page are plain ones: the functions below record on the page's own selector."""
+
+    bad_links: list[str]
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -53,7 +66,7 @@ class Link:
     date: str | None = None  # a date printed beside the link (list entries), ISO
 
 
-def selector(response: Response) -> Selector:
+def selector(response: Response) -> PageSelector:
     """The page as a Selector, re-decoded when its declared charset produced mojibake."""
     if isinstance(response, TextResponse):
         text = response.text
@@ -61,7 +74,31 @@ def selector(response: Response) -> Selector:
             text = decode(response.body)
     else:
         text = decode(response.body)
-    return Selector(text=text, type="html")
+    sel = PageSelector(text=text, type="html")
+    try:
+        sel.bad_links = response.meta.setdefault(BAD_LINKS_META, [])
+    except AttributeError:  # a response built without a request (tests, `xxgk parse`)
+        sel.bad_links = []
+    return sel
+
+
+def _bad(sel: Selector | None, href: str) -> None:
+    """Remember an unreadable href on the page's selector (when the caller has one)."""
+    found = getattr(sel, "bad_links", None)
+    if found is not None and href not in found:
+        found.append(href)
+
+
+def join(base: str, href: str, sel: Selector | None = None) -> str | None:
+    """`href` made absolute against `base`; None (and recorded as a bad link) when it is not a URL at all."""
+    try:
+        url = urljoin(base, href)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        _bad(sel, href)
+        return None
+    return url
 
 
 def _looks_misdecoded(text: str) -> bool:
@@ -74,15 +111,18 @@ def _looks_misdecoded(text: str) -> bool:
 
 def base_url(sel: Selector, url: str) -> str:
     href = sel.xpath("//base/@href").get()
-    return urljoin(url, href.strip()) if href else url
+    return (join(url, href.strip(), sel) or url) if href else url
 
 
-def absolute(base: str, href: str) -> str | None:
+def absolute(base: str, href: str, sel: Selector | None = None) -> str | None:
+    """The followable http(s) URL an href names (a `javascript:window.open('…')` one included), or None."""
     href = href.strip().replace("\\", "/")
     if not href or _SKIP_HREF.match(href):
         m = _OPEN_CALL.search(href)
-        return urljoin(base, m.group(1)) if m else None
-    url = urljoin(base, href)
+        return join(base, m.group(1), sel) if m else None
+    url = join(base, href, sel)
+    if url is None:
+        return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return None
@@ -100,11 +140,11 @@ def links(sel: Selector, page_url: str) -> list[Link]:
     seen: set[str] = set()
     for a in sel.xpath("//a"):
         href = a.attrib.get("href") or ""
-        url = absolute(base, href) if href else None
+        url = absolute(base, href, sel) if href else None
         if url is None:
             onclick = a.attrib.get("onclick") or ""
             m = _OPEN_CALL.search(onclick)
-            url = urljoin(base, m.group(1)) if m else None
+            url = join(base, m.group(1), sel) if m else None
         if url is None:
             continue
         text = text_of(a) or squash(" ".join(a.xpath(".//img/@alt | .//img/@title").getall()))  # image links
@@ -119,7 +159,7 @@ def links(sel: Selector, page_url: str) -> list[Link]:
         # would cost more than the rest of the page.
         out.append(Link(url, text, _date_near(a) if _MAY_BE_DATED.search(text) else None))
     for opt in sel.xpath("//select/option[@value]"):
-        url = absolute(base, opt.attrib["value"])
+        url = absolute(base, opt.attrib["value"], sel)
         if url and "/" in opt.attrib["value"]:
             out.append(Link(url, text_of(opt)))
     return out
@@ -204,13 +244,15 @@ def attachments(sel: Selector, page_url: str) -> list[Link]:
     base = base_url(sel, page_url)
     out: dict[str, Link] = {}
     for a in sel.xpath("//a[@href]"):
-        url = absolute(base, a.attrib["href"])
+        url = absolute(base, a.attrib["href"], sel)
         if not url or url.split("#", 1)[0] == page_url.split("#", 1)[0]:
             continue
         text = text_of(a) or squash(a.attrib.get("title") or "")
         viewer = _viewer_file(url)
         if viewer:
-            url = urljoin(base, viewer)
+            url = join(base, viewer, sel)
+            if url is None:
+                continue
         link = Link(url, text)
         if not (viewer or is_document_link(link) or (_WEAK_ATTACHMENT.search(text) and len(text) <= 40)):
             continue
@@ -219,12 +261,14 @@ def attachments(sel: Selector, page_url: str) -> list[Link]:
         out.setdefault(url, link)
     for node in sel.xpath("//iframe[@src] | //embed[@src] | //object[@data]"):
         src = node.attrib.get("src") or node.attrib.get("data") or ""
-        url = absolute(base, src)
+        url = absolute(base, src, sel)
         if not url:
             continue
         viewer = _viewer_file(url)
         if viewer:
-            url = urljoin(base, viewer)
+            url = join(base, viewer, sel)
+            if url is None:
+                continue
         elif not _DOC_PATH.search(urlsplit(url).path):
             continue
         out.setdefault(url, Link(url, ""))

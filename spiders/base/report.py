@@ -23,8 +23,9 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Request, Response
+from scrapy_playwright.page import PageMethod
 
-from crawler.browser import PLAYWRIGHT_HANDLERS
+from crawler.browser import PLAYWRIGHT_HANDLERS, BrowserGate, settle
 from crawler.confinement import Confinement, parse_networks
 from crawler.crawl.incremental import UnchangedDocument
 from crawler.crawl.items import DocumentItem, GoneItem, ListedItem, ReportItem, SeenItem
@@ -110,9 +111,13 @@ class ReportSpider(scrapy.Spider):
         """Called once the spider has its crawler (and before the crawler's settings are frozen)."""
         if self.portal is None:
             self.portal = _registry_portal(settings, self.name)
-        self.confinement = Confinement(
-            tuple(d.lower() for d in self.portal.domains),
-            parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS")),
+        self.confinement = Confinement.for_portal(
+            self.portal, parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS"))
+        )
+        # Listings rendered in Chromium: every request of the page goes through the gate (listing_request), the
+        # abort check is a second line should the gate not be installed. Refusals count like Scrapy's.
+        self.browser_gate = BrowserGate(
+            self.confinement, on_refused=lambda _url, reason: self.crawler.stats.inc_value(f"xxgk/refused/{reason}")
         )
         if self.portal.js:
             settings.set("PLAYWRIGHT_ABORT_REQUEST", self.confinement.aborts_browser_request, priority="spider")
@@ -178,8 +183,11 @@ class ReportSpider(scrapy.Spider):
         self.requested_pages.add(key)
         meta = {"xxgk_role": role, "xxgk_depth": depth, **kwargs.pop("meta", {})}
         if (self.portal.js if js is None else js) and kwargs.get("method", "GET") == "GET":
+            # Confined page; "load", then networkidle for a bounded time (a page that streams forever still renders).
             meta["playwright"] = True
-            meta["playwright_page_goto_kwargs"] = {"wait_until": "networkidle"}
+            meta["playwright_page_init_callback"] = self.browser_gate.confine_page
+            meta["playwright_page_goto_kwargs"] = {"wait_until": "load"}
+            meta["playwright_page_methods"] = [PageMethod(settle)]
         return Request(url, callback=callback or self.parse_listing, errback=self.request_failed, meta=meta, **kwargs)
 
     def document_request(self, url: str, callback, **meta) -> Request | None:

@@ -112,11 +112,55 @@ def test_outside_targets_are_refused(url: str, reason: str):
 
 def test_an_allowed_test_network_admits_only_itself():
     """The harness allows its own loopback network; every other private range stays closed."""
-    confined = Confinement(("127.0.1.10",), parse_networks("127.0.1.0/24"))
+    confined = Confinement(("127.0.1.10",), parse_networks("127.0.1.0/24"), ports=frozenset({8080}))
     assert confined.refusal("http://127.0.1.10:8080/index.html") is None
     assert confined.refusal("http://127.0.1.11:8080/") == "offsite"  # allowed network, other portal
     assert confined.refusal("http://127.0.0.2:8080/") == "private_address"
     assert confined.refusal("http://10.0.0.1/") == "private_address"
+    assert confined.refusal("http://127.0.1.10:8081/") == "port"  # the portal's host, another port
+
+
+def _portal(start_url: str, domains: tuple[str, ...], listing_url: str | None = None):
+    from crawler.registry import Agency, Portal
+
+    agency = Agency("温州市人民政府", "government", listing_url=listing_url)
+    return Portal("p", "温州市人民政府", "trs", start_url, domains, agencies=(agency,))
+
+
+def test_only_the_web_ports_and_the_ports_the_registry_declares_are_allowed():
+    """80 and 443 on an agency host, plus whatever port its start URL and listing URLs carry (replicas and
+    test portals serve on random loopback ports); the agency host's other ports are not the portal."""
+    portal = _portal(
+        "http://www.wenzhou.gov.cn:8001/nb/", ("wenzhou.gov.cn",), listing_url="http://xxgk.wenzhou.gov.cn:9090/l/"
+    )
+    confined = Confinement.for_portal(portal)
+    confined = Confinement(confined.domains, ports=confined.ports, resolver=PORTAL.resolver)
+    assert confined.ports == {80, 443, 8001, 9090}
+    for url in ("http://www.wenzhou.gov.cn/", "https://www.wenzhou.gov.cn/", "http://www.wenzhou.gov.cn:8001/a",
+                "https://xxgk.wenzhou.gov.cn:443/", "http://xxgk.wenzhou.gov.cn:9090/"):  # fmt: skip
+        assert confined.refusal(url) is None, url
+    for url in ("http://www.wenzhou.gov.cn:22/", "http://www.wenzhou.gov.cn:8002/", "https://www.wenzhou.gov.cn:8443/",
+                "http://www.wenzhou.gov.cn:6379/", "http://www.wenzhou.gov.cn:0/"):  # fmt: skip
+        assert confined.refusal(url) == "port", url
+    # Without a declared port, only the web ports.
+    assert Confinement.for_portal(_portal("http://127.0.0.1/nb/", ("127.0.0.1",))).ports == {80, 443}
+
+
+@pytest.mark.parametrize("url", ["http://[bad/", "http://www.wenzhou.gov.cn:99999/", "https://[::1/x", "http://a:b/"])
+def test_a_url_that_is_not_one_is_refused_not_raised(url: str):
+    """A malformed link reaches the policy as a reason, never as an exception in the middleware."""
+    assert PORTAL.refusal(url) == "bad_url"
+
+
+def test_a_failed_lookup_is_left_to_the_connection_which_fails_closed():
+    """The request check cannot resolve the name: it lets it through to the connection, whose resolver
+    (crawler.crawl.resolver) looks it up again and refuses, rather than guessing here."""
+    from crawler.crawl.resolver import ConfinedResolver
+
+    assert PORTAL.refusal("http://unknown.wenzhou.gov.cn/") is None  # not in the table: no answer
+    resolver = ConfinedResolver(None, 0, 1.0)  # the reactor is only needed to run lookups in its thread pool
+    with pytest.raises(Exception, match="not found"):
+        resolver.checked_address("no-such-host.invalid")
 
 
 def test_a_name_that_resolves_to_loopback_is_refused():
