@@ -35,10 +35,16 @@ def run(args: argparse.Namespace) -> int:
 
     from storage import Archive, default_db_path
     from storage.datasette.config import metadata
+    from storage.datasette.limits import LimitNotApplied, verify
 
     db = Path(args.db or default_db_path())
     if not db.exists():
         print(f"xxgk serve: no archive at {db} (create one with xxgk import or xxgk crawl)", file=sys.stderr)
+        return 2
+    try:
+        verify()  # every connection gets the limits; refuse to serve without them
+    except LimitNotApplied as e:
+        print(f"xxgk serve: cannot bound SQLite's memory, not serving: {e}", file=sys.stderr)
         return 2
     with Archive(db) as archive:  # brings an older archive up to the current schema first
         if args.immutable:
