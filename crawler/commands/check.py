@@ -1,9 +1,13 @@
 """`xxgk check [--today D] [--notify CONFIG] [--dry-run] [--digest] [--db PATH]`: cross-year rules,
 the deadline monitor and alerts over the archive.
 
+The archive must exist: a mistyped --db never becomes a fresh, empty archive whose every agency is "missing"
+(only `xxgk crawl` and `xxgk import` create one).
+
 Exit codes (as `xxgk crawl`): 0 done (problems found in reports are results, not errors); 1 partial:
-some alerts could not be delivered (recorded, retried next run); 2 fatal: the registry or apprise
-config could not be used; 75 another check or run holds the archive's check lock (try later).
+some alerts could not be delivered (recorded, retried next run); 2 fatal: no archive at --db, the archive
+cannot be read or written, the registry or apprise config could not be used; 75 another check or run holds
+the archive's check lock (try later).
 """
 
 from __future__ import annotations
@@ -11,19 +15,65 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
 from crawler.commands._options import add_archive_options, add_check_options
 from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 
-def check_and_notify(args: argparse.Namespace, echo=print) -> int:
+def archive_path(args: argparse.Namespace) -> Path:
+    from storage import default_db_path
+
+    return Path(args.db or default_db_path())
+
+
+def refuse_unusable(args: argparse.Namespace, command: str) -> int | None:
+    """EXIT_FATAL with one line when the input cannot work, before anything is created (not even the lock
+    file): an apprise config that does not load, or no archive where --db (or $XXGK_DB) points."""
+    from crawler.alerts import DeliveryConfigError, Targets
+
+    if args.notify and not args.dry_run:
+        try:
+            Targets.load(args.notify, warn=lambda _: None)  # the check loads it again, and warns then
+        except DeliveryConfigError as e:
+            print(f"{command}: {e}", file=sys.stderr)
+            return EXIT_FATAL
+    db = archive_path(args)
+    if not db.exists():
+        print(f"{command}: no archive at {db} (create one with xxgk crawl or xxgk import)", file=sys.stderr)
+        return EXIT_FATAL
+    if not db.is_file():
+        print(f"{command}: {db} is not an archive database (it is a directory or a device)", file=sys.stderr)
+        return EXIT_FATAL
+    return None
+
+
+def unreadable(db: Path) -> str | None:
+    """Why the archive at `db` cannot even be read (a corrupt header, a damaged schema page, not a database), or
+    None. Read-only and cheap (the schema only), so `xxgk run` can say so in one line before crawling into it."""
+    from storage.db import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return " ".join(str(e).split())
+    return None
+
+
+def check_and_notify(args: argparse.Namespace, echo=print, command: str = "xxgk check") -> int:
     """The check half of `xxgk run` too: run the checks, queue alerts, deliver them."""
     from crawler.alerts import DeliveryConfigError, check_and_alert
     from crawler.registry import RegistryError, load_registry
+    from storage.db import sqlite3
 
+    db = archive_path(args)
     try:
         outcome = check_and_alert(
-            args.db,
+            db,
             load_registry(args.registry),
             args.today or date.today(),
             notify=args.notify,
@@ -32,10 +82,17 @@ def check_and_notify(args: argparse.Namespace, echo=print) -> int:
             screenshots=not args.no_screenshots,
             public_url=args.public_url,
             unreachable_runs=args.unreachable_runs,
+            alert_since=args.alert_since,
             echo=echo,
         )
     except (RegistryError, DeliveryConfigError) as e:
-        print(f"xxgk check: {e}", file=sys.stderr)
+        print(f"{command}: {e}", file=sys.stderr)
+        return EXIT_FATAL
+    except sqlite3.Error as e:  # a corrupt header, a damaged page, a read-only file: every write rolled back
+        print(f"{command}: cannot use the archive {db}: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_FATAL
+    except OSError as e:
+        print(f"{command}: {e.filename or db}: {e.strerror or e}", file=sys.stderr)
         return EXIT_FATAL
     for line in outcome.lines():
         echo(line)
@@ -43,14 +100,21 @@ def check_and_notify(args: argparse.Namespace, echo=print) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage import LockHeld, check_lock, default_db_path
+    from storage import LockHeld, check_lock
 
+    refused = refuse_unusable(args, "xxgk check")
+    if refused is not None:
+        return refused
+    lock = check_lock(archive_path(args))
     try:
-        with check_lock(args.db or default_db_path()):
+        with lock:
             return check_and_notify(args)
     except LockHeld:
         print("xxgk check: another xxgk check or run is working on this archive; try again later", file=sys.stderr)
         return EXIT_LOCKED
+    except OSError as e:  # the lock file cannot be made: a read-only mount, a directory we may not write
+        print(f"xxgk check: cannot take the lock {lock.path}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FATAL
 
 
 def register(sub: argparse._SubParsersAction) -> None:

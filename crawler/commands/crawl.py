@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from crawler.commands._options import add_archive_options, add_crawl_options
+from crawler.commands._options import add_archive_options, add_crawl_options, http_url
 from crawler.exits import EXIT_FATAL
 from crawler.registry import KINDS
 
@@ -50,11 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_archive_options(p)
     add_crawl_options(p)
-    p.add_argument("--url", help="crawl a portal outside the registry, from its home page or any page of it")
-    p.add_argument("--agency", help="with --url: the agency whose reports these are")
     p.add_argument(
-        "--kind", choices=KINDS, default="government", help="with --url (default: government)"
+        "--url", type=http_url, help="crawl a portal outside the registry, from its home page or any page of it"
     )
+    p.add_argument("--agency", help="with --url: the agency whose reports these are")
+    p.add_argument("--kind", choices=KINDS, default="government", help="with --url (default: government)")
     p.add_argument("--js", action="store_true", help="with --url: render listing pages in Chromium")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log")

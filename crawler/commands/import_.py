@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from crawler.commands._options import iso_date, year
 from crawler.registry import KINDS
 
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                     agency=args.agency,
                     year=args.year,
                     kind=args.kind,
-                    published_at=args.published_at,
+                    published_at=args.published_at.isoformat() if args.published_at else None,
                     published_source="manual" if args.published_at else None,
                 )
                 result = ingest(archive, doc, parse_options={"ocr": True} if args.ocr else None)
@@ -78,12 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="archive local report files: store, parse and write their cells")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--agency", help="agency name (default: as the report names itself)")
-    p.add_argument("--year", type=int, help="report year (default: as the report states)")
+    p.add_argument("--year", type=year, help="report year, 2000 to 2100 (default: as the report states)")
     p.add_argument("--url", help="where the document was published (default: the file's file:// URL)")
-    p.add_argument(
-        "--kind", choices=KINDS, help="agency kind, for the deadline (Jan 31 / Mar 31)"
-    )
-    p.add_argument("--published-at", metavar="YYYY-MM-DD", help="publication date, if known")
+    p.add_argument("--kind", choices=KINDS, help="agency kind, for the deadline (Jan 31 / Mar 31)")
+    p.add_argument("--published-at", type=iso_date, metavar="YYYY-MM-DD", help="publication date, if known")
     p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
     p.add_argument("--ocr", action="store_true", help="OCR PDFs that have no text layer (tesseract chi_sim)")
     p.set_defaults(func=run)

@@ -7,7 +7,8 @@
 
 Exit codes (crawler.exits): 0 every portal crawled; 1 partial failure: some portal unreachable or some pages
 or documents failed, everything else was archived; 2 fatal: nothing was crawled — another crawl holds the
-lock, the registry or a portal name is wrong, or the archive could not be written.
+lock (the summary's status is then `locked`, so `xxgk run` can tell "busy, try later" from a failure), the
+registry or a portal name is wrong, or the archive could not be written.
 
 Cron-safe: an fcntl lock on `<db>.lock` beside the database stops overlapping runs (storage.lock); every
 write is an archive transaction, so a killed run leaves nothing half-written and the next run finishes its
@@ -26,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.browser import PLAYWRIGHT_HANDLERS
-from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict
+from crawler.crawl.results import LOCKED, CrawlSummary, PortalResult, finish_run, portal_dict
 from crawler.crawl.session import CrawlSession
 from crawler.exits import EXIT_FATAL
 from crawler.registry import portal_for_url
@@ -35,8 +36,8 @@ from storage import LockHeld, crawl_lock
 logger = logging.getLogger(__name__)
 
 
-def _fatal(message: str, started: float) -> CrawlSummary:
-    return CrawlSummary("failed", EXIT_FATAL, message=f"xxgk crawl: {message}", seconds=time.monotonic() - started)
+def _fatal(message: str, started: float, status: str = "failed") -> CrawlSummary:
+    return CrawlSummary(status, EXIT_FATAL, message=f"xxgk crawl: {message}", seconds=time.monotonic() - started)
 
 
 def url_problem(url: str) -> str | None:
@@ -96,7 +97,9 @@ def crawl(
     try:
         lock.acquire()
     except LockHeld as e:
-        return _fatal(str(e), started)
+        return _fatal(str(e), started, status=LOCKED)
+    except OSError as e:  # the lock file cannot be made: a read-only mount, a directory we may not write
+        return _fatal(f"cannot take the crawl lock {lock.path}: {e.strerror or e}", started)
     job = {
         "portals": portals,
         "url": url,

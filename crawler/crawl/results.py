@@ -12,6 +12,28 @@ from crawler.exits import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
 from storage import Archive
 
 OK_STATUSES = ("ok", "empty")
+LOCKED = "locked"  # CrawlSummary.status when another crawl holds the archive's crawl lock: busy, not broken
+# Failure reasons that are policy rather than failure: the request was never made (confinement) or not allowed.
+POLICY_REASONS = ("refused", "robots")
+
+
+def counts_as_failure(failure: dict) -> bool:
+    """Whether a recorded failure makes the portal partial (and the exit code 1). Refusals and robots.txt are
+    policy, not failures, and a dead link in a portal's navigation (a hub page on the way to the column) is the
+    portal's everyday state. The one rule: the portal status (spiders/base/outcome.py) and the summary's
+    "failures" count both follow it, so the number printed and the exit code always agree."""
+    return failure["reason"] not in POLICY_REASONS and failure["role"] != "hub"
+
+
+def failure_counts(failures: Iterable[dict]) -> tuple[int, int]:
+    """(failures that count, ignored ones): refusals are counted apart, from the confinement's own stats."""
+    failed = ignored = 0
+    for f in failures:
+        if counts_as_failure(f):
+            failed += 1
+        elif f["reason"] != "refused":
+            ignored += 1
+    return failed, ignored
 
 
 @dataclass
@@ -56,7 +78,7 @@ class PortalResult:
 
 @dataclass
 class CrawlSummary:
-    status: str  # ok | partial | failed
+    status: str  # ok | partial | failed | locked (another crawl holds the lock: nothing was tried)
     exit_code: int
     run_id: int | None = None
     seconds: float = 0.0
@@ -70,16 +92,9 @@ class CrawlSummary:
         return asdict(self)
 
     def lines(self) -> list[str]:
-        out = []
-        if self.message:
-            out.append(self.message)
+        out = [self.message] if self.message else []
         for p in self.portals:
-            refused = sum(p.get("refused", {}).values())
-            out.append(
-                f"  {p['portal_id']:<24} {p['status']:<11} pages {p['pages']:>4}  downloaded {p['documents_downloaded']:>4}  "
-                f"reports new {p['reports_new']:>3} changed {p['reports_changed']:>2} unchanged {p['reports_unchanged']:>2}  "
-                f"known {p['known_skipped']:>4}  parse failed {p['parse_failed']:>2}  refused {refused:>2}  failures {len(p['failures'])}"
-            )
+            out.append(_portal_line(p))
             if p.get("error"):
                 out.append(f"      {p['error']}")
         out.append(
@@ -88,7 +103,40 @@ class CrawlSummary:
             f"{self.total('reports_new')} new and {self.total('reports_changed')} changed reports"
             + (f" (run {self.run_id})" if self.run_id else "")
         )
+        hint = self.allow_network_hint()
+        if hint:
+            out.append(hint)
         return out
+
+    def allow_network_hint(self) -> str | None:
+        """A crawl whose every request was refused as a private address most likely runs against portals on
+        a private network (replicas, an intranet mirror) without --allow-network: say so, once."""
+        if not self.portals or any(p.get("pages") or p.get("documents_downloaded") for p in self.portals):
+            return None
+        refused: dict[str, int] = {}
+        for p in self.portals:
+            for reason, n in (p.get("refused") or {}).items():
+                refused[reason] = refused.get(reason, 0) + n
+        if not refused.get("private_address"):
+            return None
+        reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(refused.items()))
+        return (
+            f"every request was refused ({reasons}): if these portals are on a private or loopback network, "
+            "--allow-network CIDR (or $XXGK_ALLOWED_PRIVATE_NETWORKS) may be what is missing"
+        )
+
+
+def _portal_line(p: dict[str, Any]) -> str:
+    """One portal's numbers. `failures` are the ones that make it partial (exit 1); refusals (confinement)
+    and `ignored` failures (robots.txt, dead navigation links) are shown apart and never change the exit."""
+    refused = sum((p.get("refused") or {}).values())
+    failed, ignored = failure_counts(p.get("failures") or [])
+    return (
+        f"  {p['portal_id']:<24} {p['status']:<11} pages {p['pages']:>4}  downloaded {p['documents_downloaded']:>4}  "
+        f"reports new {p['reports_new']:>3} changed {p['reports_changed']:>2} unchanged {p['reports_unchanged']:>2}  "
+        f"known {p['known_skipped']:>4}  parse failed {p['parse_failed']:>2}  refused {refused:>2}  "
+        f"ignored {ignored:>2}  failures {failed}"
+    )
 
 
 def run_status(results: Iterable[PortalResult]) -> tuple[str, int]:
@@ -126,4 +174,7 @@ def finish_run(archive: Archive, run_id: int, results: Iterable[PortalResult]) -
 
 
 def portal_dict(r: PortalResult) -> dict[str, Any]:
-    return asdict(r) | {"reports": r.reports}
+    """The portal's share of the summary (and of `--json`): `failed` and `ignored` are the counts the line
+    prints, from the same rule as the exit code; `failures` keeps every recorded failure with its reason."""
+    failed, ignored = failure_counts(r.failures)
+    return asdict(r) | {"reports": r.reports, "failed": failed, "ignored": ignored}
