@@ -162,3 +162,51 @@ def test_the_limits_are_on_every_connection_and_checked():
     # The budget is per query: the next one starts from nothing, and rows are still sqlite3.Row.
     row = conn.execute("select 1 as one").fetchone()
     assert row["one"] == 1
+
+
+def _drive(app) -> list[dict]:
+    """Run one request through an ASGI app on a loop of its own; the messages it sent."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_request(app))
+    finally:
+        loop.close()
+
+
+async def _request(app) -> list[dict]:
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "GET", "path": "/"}, receive, send)
+    return sent
+
+
+def _app(*chunks: bytes):
+    """A minimal ASGI app answering 200 with `chunks` (one message each, the last one final)."""
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    return app
+
+
+def test_a_response_past_the_cap_is_refused_or_cut_off():
+    """The ASGI wrapper the plugin installs: a whole body past the cap becomes a 413; a streamed one (CSV
+    export) is dropped mid-way rather than shortened silently; a body within the cap passes untouched."""
+    from storage.datasette.limits import ResponseTooLarge, capped
+
+    whole = _drive(capped(_app(b"x" * 2048), limit=1024))
+    assert whole[0]["status"] == 413 and b"larger than" in whole[1]["body"]
+    within = _drive(capped(_app(b"ok"), limit=1024))
+    assert within[0]["status"] == 200 and within[1]["body"] == b"ok"
+    with pytest.raises(ResponseTooLarge):
+        _drive(capped(_app(b"a" * 800, b"b" * 800, b"c"), limit=1024))
