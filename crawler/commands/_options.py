@@ -203,6 +203,7 @@ ENVIRONMENT: dict[str, str] = {
     "XXGK_OCR": "1, true or yes: OCR PDFs that have no text layer (as --ocr)",
     "XXGK_SOFFICE_TIMEOUT": "seconds LibreOffice may take to convert a DOC, WPS or RTF (default 60)",
     "XXGK_CHROMIUM": "the Chromium binary for JavaScript listings and screenshots (default /usr/bin/chromium)",
+    "XXGK_LOG_LEVEL": "Scrapy's log level under `scrapy crawl` only: xxgk crawl and run set theirs (-v: INFO)",
     "XXGK_CACHE": "where the replica portals' LibreOffice renditions are cached (default ~/.cache/xxgk)",
     "XXGK_MODOOD_DIR": "modood's provinces/cities/areas CSVs, for `registry national --cross-check` without DIR",
     "XXGK_DEBUG": "1: print the full traceback of an unexpected error",
