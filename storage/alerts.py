@@ -37,10 +37,13 @@ class Alerts:
         report_id: int | None = None,
         agency: str | int | None = None,
         year: int | None = None,
+        suppress: bool = False,
         now: str | None = None,
     ) -> AlertRecord:
         """Record that `fingerprint` is in `state`. A new fingerprint, or a state other than the one
-        last delivered, becomes pending; the same state again changes nothing (no re-send)."""
+        last delivered, becomes pending; the same state again changes nothing (no re-send).
+        `suppress`: record it as known without pushing it (`suppressed`: its report year is before the
+        current alert cycle), so a first run over years of history floods nobody, then or later."""
         now = now or utcnow()
         with transaction(self.conn):
             agency_id = self.agencies.id_for(agency)
@@ -61,13 +64,15 @@ class Alerts:
             if row is None:
                 self.conn.execute(
                     "INSERT INTO alerts(fingerprint, kind, state, tags, title, body, payload, report_id, agency_id, year, "
-                    "first_seen, state_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (fingerprint, *values, now, now),
+                    "first_seen, state_changed_at, delivery_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (fingerprint, *values, now, now, "suppressed" if suppress else "pending"),
                 )
             else:
                 changed = state != row["state"]
                 if row["sent_state"] is not None and state == row["sent_state"]:
                     delivery = "sent"  # back to what recipients were last told: nothing to say
+                elif suppress:
+                    delivery = "suppressed"
                 elif row["delivery_status"] == "failed" and not changed:
                     delivery = "failed"  # keep retrying, and keep counting attempts
                 else:
@@ -134,6 +139,64 @@ class Alerts:
                         "UPDATE alerts SET delivery_status='failed', last_attempt_at=?, attempts=attempts+1, last_error=? WHERE id=?",
                         (now, error, alert_id),
                     )
+
+    def release_suppressed(self, since_year: int) -> int:
+        """Suppressed alerts about report years from `since_year` on become pending (an operator asked for
+        that history with --alert-since). Returns how many."""
+        with transaction(self.conn):
+            cur = self.conn.execute(
+                "UPDATE alerts SET delivery_status = 'pending' WHERE delivery_status = 'suppressed' AND year >= ?",
+                (since_year,),
+            )
+        return cur.rowcount
+
+    def delivered_targets(self, alert_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """alert id → {target: state it last received} for the targets that received it."""
+        out: dict[int, dict[str, str]] = {}
+        ids = list(alert_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT alert_id, target, sent_state FROM alert_targets WHERE status = 'sent' AND alert_id IN ({marks})",
+                chunk,
+            )
+            for alert_id, target, sent_state in rows:
+                out.setdefault(alert_id, {})[target] = sent_state
+        return out
+
+    def record_target(
+        self,
+        alert_id: int,
+        target: str,
+        ok: bool,
+        error: str | None = None,
+        *,
+        name: str | None = None,
+        now: str | None = None,
+    ) -> None:
+        """One attempt to deliver the alert's current state to one target (`target`: a hash of its URL)."""
+        now = now or utcnow()
+        with transaction(self.conn):
+            state = self.conn.execute("SELECT state FROM alerts WHERE id=?", (alert_id,)).fetchone()[0]
+            self.conn.execute(
+                "INSERT INTO alert_targets(alert_id, target, target_name, sent_state, status, attempts, last_error, "
+                "sent_at, last_attempt_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(alert_id, target) DO UPDATE SET "
+                "target_name=excluded.target_name, attempts=attempts+1, last_attempt_at=excluded.last_attempt_at, "
+                "status=excluded.status, last_error=excluded.last_error, "
+                "sent_state=CASE WHEN excluded.status = 'sent' THEN excluded.sent_state ELSE sent_state END, "
+                "sent_at=CASE WHEN excluded.status = 'sent' THEN excluded.sent_at ELSE sent_at END",
+                (
+                    alert_id,
+                    target,
+                    name,
+                    state if ok else None,
+                    "sent" if ok else "failed",
+                    error,
+                    now if ok else None,
+                    now,
+                ),
+            )
 
     # --- what alerts are made from ------------------------------------------------------------
     def failing_findings(self, rule_prefixes: Iterable[str]) -> list[dict[str, Any]]:

@@ -33,15 +33,19 @@ class Deadlines:
         content_type: str | None = "image/png",
         note: str | None = None,
         captured_at: str | None = None,
+        set_id: int | None = None,
+        page: int | None = None,
     ) -> int:
-        """Keep proof (e.g. a Chromium screenshot of a listing page) in the document store; returns evidence.id."""
+        """Keep proof (e.g. a Chromium screenshot of a listing page) in the document store; returns evidence.id.
+        A proof of several pages is several rows: the first page's id is the `set_id` of the others."""
         captured_at = captured_at or utcnow()
         stored = self.documents.put(data)
         with transaction(self.conn):
             self.documents.insert(stored, fmt, url, HttpMeta(content_type=content_type), captured_at)
             cur = self.conn.execute(
-                "INSERT INTO evidence(agency_id, year, kind, url, sha256, captured_at, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.agencies.id_for(agency), year, kind, url, stored.sha256, captured_at, note),
+                "INSERT INTO evidence(agency_id, year, kind, url, sha256, captured_at, note, set_id, page) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.agencies.id_for(agency), year, kind, url, stored.sha256, captured_at, note, set_id, page),
             )
             return int(cur.lastrowid)
 
@@ -50,6 +54,16 @@ class Deadlines:
             return None
         row = self.conn.execute("SELECT * FROM evidence WHERE id = ?", (evidence_id,)).fetchone()
         return dict(row) if row else None
+
+    def evidence_set(self, evidence_id: int | None) -> list[dict[str, Any]]:
+        """Every page of the proof whose first page is `evidence_id`, in page order."""
+        if evidence_id is None:
+            return []
+        rows = self.conn.execute(
+            "SELECT * FROM evidence WHERE id = ? OR set_id = ? ORDER BY coalesce(page, 1), id",
+            (evidence_id, evidence_id),
+        )
+        return [dict(r) for r in rows]
 
     def set(
         self,

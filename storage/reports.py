@@ -392,6 +392,18 @@ class Reports:
     def count_for_portal(self, portal_id: str) -> int:
         return self.conn.execute("SELECT count(*) FROM reports WHERE portal_id = ?", (portal_id,)).fetchone()[0]
 
+    def years_on_portals(self) -> dict[tuple[str, str], set[int]]:
+        """(agency name, portal id) → the report years of the agency found on that portal: that a listing is
+        where an agency publishes is shown by its reports for other years having been found there."""
+        out: dict[tuple[str, str], set[int]] = {}
+        rows = self.conn.execute(
+            "SELECT DISTINCT agency_name, portal_id, year FROM reports "
+            "WHERE agency_name IS NOT NULL AND portal_id IS NOT NULL AND year IS NOT NULL"
+        )
+        for agency, portal_id, year in rows:
+            out.setdefault((agency, portal_id), set()).add(year)
+        return out
+
     def failed_parses(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT id, source_url, sha256, parse_reason, parse_message, portal_id FROM reports WHERE parse_status = 'failed'"

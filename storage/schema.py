@@ -44,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "0003_facets.sql"),
     Migration(4, "0004_aggregate_indexes.sql"),
     Migration(5, "0005_evidence.sql"),
+    Migration(6, "0006_verdicts.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 

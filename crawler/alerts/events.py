@@ -9,19 +9,25 @@ states are worth a message:
   `published` when a report raised as missing turns out to be on time;
 - health: a portal unreachable for N runs → `unreachable`, reachable but no report found where
   reports are due → `empty`, both → `recovered` when fixed; a report file that cannot be parsed
-  → `parse_failed`, then `parsed`.
+  → `parse_failed`, then `parsed`; agencies whose due reports could not be verified (未能核实) → one
+  `unverified` alert per portal, then `verified`. An unverified year is never a data alert.
+
+Data alerts are pushed for the current cycle only (crawler.rules.deadline.in_alert_cycle); older ones are
+recorded as `suppressed`, browsable and never pushed, unless `alert_since` widens the window.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from crawler.alerts import messages as msg
 from crawler.monitor.checks import DeadlineResult
-from crawler.registry import Registry
+from crawler.registry import Agency, Registry
+from crawler.rules.deadline import in_alert_cycle, resolve_kind
 from crawler.rules.titles import DATA_RULE_PREFIXES, rule_title
 from storage import Archive
 
@@ -51,10 +57,27 @@ def _data_tags(kind: str, row, *extra: str) -> list[str]:
     return [t for t in tags if t]
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """Which report years' alerts are pushed (see in_alert_cycle)."""
+
+    today: date
+    alert_since: int | None = None
+
+    def pushes(self, deadline: date, year: int | None) -> bool:
+        return in_alert_cycle(deadline, year, self.today, self.alert_since)
+
+    def pushes_report(self, agency: str | None, kind: str | None, year: int | None) -> bool:
+        """For a report's data alert: its year's statutory deadline by the agency's kind."""
+        if year is None:
+            return True
+        resolved, _ = resolve_kind(kind, agency or "")
+        return self.pushes(Agency(agency or "", resolved).deadline_for(year), year)
 
 
-def queue_data_alerts(archive: Archive, links: Links) -> Counter:
+def queue_data_alerts(archive: Archive, links: Links, cycle: Cycle | None = None) -> Counter:
     """Failing rules become `fail` alerts; raised ones that stopped failing become `corrected`."""
+    cycle = cycle or Cycle(date.today())
     counts: Counter = Counter()
     now_failing = set()
     known = archive.alerts.states("data")
@@ -64,7 +87,7 @@ def queue_data_alerts(archive: Archive, links: Links) -> Counter:
         if known.get(fp) == "fail":
             counts["unchanged"] += 1  # already raised: nothing to say again
             continue
-        counts[_upsert_finding(archive, links, fp, "fail", row)] += 1
+        counts[_upsert_finding(archive, links, fp, "fail", row, cycle)] += 1
     for alert in archive.alerts.in_state("data", "fail"):
         if alert.fingerprint in now_failing:
             continue
@@ -78,14 +101,15 @@ def queue_data_alerts(archive: Archive, links: Links) -> Counter:
                 message="新版本中不再出现该问题",
                 fingerprint=before.get("finding"),
             )
-        counts[_upsert_finding(archive, links, alert.fingerprint, "corrected", ctx)] += 1
+        counts[_upsert_finding(archive, links, alert.fingerprint, "corrected", ctx, cycle)] += 1
     return counts
 
 
-def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: dict) -> str:
+def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: dict, cycle: Cycle) -> str:
     existing = archive.alerts.get(fp)
     if existing and existing.state == state:
         return "unchanged"
+    push = cycle.pushes_report(ctx["agency"], ctx["agency_kind"], ctx["year"])
     title = rule_title(ctx["rule"])
     make = msg.inconsistent if state == "fail" else msg.corrected
     m = make(
@@ -107,17 +131,22 @@ def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: di
         report_id=ctx["report_id"],
         agency=ctx["agency"],
         year=ctx["year"],
+        suppress=not push,
     )
-    return state
+    return state if push else "suppressed"
 
 
-def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], links: Links, today: str) -> Counter:
+def queue_deadline_alerts(
+    archive: Archive, results: Iterable[DeadlineResult], links: Links, cycle: Cycle | None = None
+) -> Counter:
+    """missing / late / published per agency and year. unverified, unmonitored and pending say nothing here:
+    only a proven absence is an accusation (the unverified ones go to the crawler's health, per portal)."""
+    cycle = cycle or Cycle(date.today())
     counts: Counter = Counter()
     for r in results:
         d, a = r.decision, r.agency
         fp = f"deadline|{a.name}|{d.year}"
         existing = archive.alerts.get(fp)
-        sent = existing.sent_state if existing else None
         if d.status == "missing":
             state = "missing"
         elif d.status == "late":
@@ -129,43 +158,19 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
         if existing and existing.state == state:
             counts["unchanged"] += 1
             continue
-        report = archive.reports.get(d.publication.report_id) if d.publication else None
-        archived = links.original(report.sha256) if report else None
-        source = (report.page_url or report.source_url) if report else None
-        deadline = d.deadline.isoformat()
-        if state == "missing":
-            evidence = archive.deadlines.evidence(r.evidence_id)
-            m = msg.missing(
-                a.name,
-                d.year,
-                deadline,
-                a.kind,
-                bool(a.deadline),
-                today,
-                d.days_late,
-                r.listing_url,
-                links.original(evidence["sha256"]) if evidence else None,
-                evidence["captured_at"] if evidence else None,
-            )
-        elif state == "late":
-            p = d.publication
-            m = msg.late(
-                a.name,
-                d.year,
-                deadline,
-                a.kind,
-                bool(a.deadline),
-                p.published_at.isoformat(),
-                p.source,
-                d.days_late,
-                sent == "missing",
-                source,
-                archived,
-            )
-        else:
-            p = d.publication
-            m = msg.published(a.name, d.year, deadline, p.published_at.isoformat(), p.source, source, archived)
-        tags = ["data", "deadline", state, a.province, a.city, a.county, a.name, r.portal.id, a.kind]
+        push = cycle.pushes(d.deadline, d.year)
+        m, report = _deadline_message(archive, r, state, existing.sent_state if existing else None, links, cycle.today)
+        tags = [
+            "data",
+            "deadline",
+            state,
+            a.province,
+            a.city,
+            a.county,
+            a.name,
+            r.portal.id if r.portal else None,
+            a.kind,
+        ]
         archive.alerts.upsert(
             fp,
             kind="deadline",
@@ -173,12 +178,91 @@ def queue_deadline_alerts(archive: Archive, results: Iterable[DeadlineResult], l
             tags=[t for t in tags if t],
             title=m.title,
             body=m.body,
-            payload={"deadline": deadline, "status": d.status, "days_late": d.days_late, "evidence_id": r.evidence_id},
+            payload={
+                "deadline": d.deadline.isoformat(),
+                "status": d.status,
+                "days_late": d.days_late,
+                "evidence_id": r.evidence_id,
+                "expectation": r.expectation,
+                "basis": d.basis,
+            },
             report_id=report.id if report else None,
             agency=a.name,
             year=d.year,
+            suppress=not push,
         )
-        counts[state] += 1
+        counts[state if push else "suppressed"] += 1
+    return counts
+
+
+def _deadline_message(archive: Archive, r: DeadlineResult, state: str, sent: str | None, links: Links, today: date):
+    """The message for a deadline alert, and the report it is about (None for a missing one)."""
+    d, a = r.decision, r.agency
+    report = archive.reports.get(d.publication.report_id) if d.publication else None
+    archived = links.original(report.sha256) if report else None
+    source = (report.page_url or report.source_url) if report else None
+    deadline = d.deadline.isoformat()
+    if state == "missing":
+        shots = archive.deadlines.evidence_set(r.evidence_id)
+        return msg.missing(
+            a.name,
+            d.year,
+            deadline,
+            a.kind,
+            bool(a.deadline),
+            today.isoformat(),
+            d.days_late,
+            list(d.crawl.listing_pages) if d.crawl else [u for u in [r.listing_url] if u],
+            [u for u in (links.original(s["sha256"]) for s in shots) if u],
+            shots[0]["captured_at"] if shots else None,
+            d.crawl.started_at if d.crawl else None,
+            "verified" in d.basis.get("listing_known_by", []),
+            d.basis.get("other_years", []),
+        ), None
+    p = d.publication
+    if state == "late":
+        return msg.late(
+            a.name,
+            d.year,
+            deadline,
+            a.kind,
+            bool(a.deadline),
+            p.published_at.isoformat(),
+            p.source,
+            d.days_late,
+            sent == "missing",
+            source,
+            archived,
+        ), report
+    return msg.published(a.name, d.year, deadline, p.published_at.isoformat(), p.source, source, archived), report
+
+
+def queue_verification_alerts(archive: Archive, results: Iterable[DeadlineResult]) -> Counter:
+    """At most one health alert per portal for its agencies whose due reports could not be verified, with the
+    reasons; `verified` once none is left."""
+    unverified: dict[str, list[DeadlineResult]] = defaultdict(list)
+    portals = {}
+    for r in results:
+        if r.portal is None:
+            continue
+        portals[r.portal.id] = r.portal
+        if r.decision.status == "unverified":
+            unverified[r.portal.id].append(r)
+    counts: Counter = Counter()
+    for portal_id, portal in portals.items():
+        fp = f"health|unverified|{portal_id}"
+        tags = ["health", portal_id]
+        found = unverified.get(portal_id)
+        if found:
+            reasons: dict[str, tuple[int, list[int]]] = {}
+            for reason in {r.decision.reason for r in found}:
+                mine = [r for r in found if r.decision.reason == reason]
+                reasons[reason] = (len({r.agency.name for r in mine}), [r.decision.year for r in mine])
+            m = msg.portal_unverified(portal.name, len({r.agency.name for r in found}), reasons, portal.start_url)
+            counts[_upsert_health(archive, fp, "unverified", [*tags, "unverified"], m)] += 1
+        elif _raised(archive, fp):
+            m = msg.portal_verified(portal.name, portal.start_url)
+            counts[_upsert_health(archive, fp, "verified", [*tags, "verified"], m)] += 1
     return counts
 
 
@@ -231,15 +315,13 @@ def queue_health_alerts(
         if a.fingerprint not in failed_fps:
             report = archive.reports.get(a.report_id)
             m = msg.parse_recovered(report.source_url, links.original(report.sha256))
-            counts[
-                _upsert_health(archive, a.fingerprint, "parsed", ["health", "parsed"], m, report_id=report.id)
-            ] += 1
+            counts[_upsert_health(archive, a.fingerprint, "parsed", ["health", "parsed"], m, report_id=report.id)] += 1
     return counts
 
 
 def _raised(archive: Archive, fp: str) -> bool:
     a = archive.alerts.get(fp)
-    return a is not None and a.state not in ("recovered", "parsed")
+    return a is not None and a.state not in ("recovered", "parsed", "verified")
 
 
 def _upsert_health(

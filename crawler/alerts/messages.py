@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from crawler.rules.deadline import REASON_TEXT, beijing
+
 _MD_INLINE = re.compile(r"([\\`*_\[\]~|])")
 _MD_LINE_START = re.compile(r"^([#>+\-=]|\d+\.)", re.MULTILINE)
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -99,6 +101,28 @@ def _deadline_text(deadline: str, kind: str | None, override: bool) -> str:
     return f"{deadline}（{basis}）" if basis else deadline
 
 
+def beijing_time(iso_utc: str | None) -> str | None:
+    """A stored UTC timestamp as a journalist reads it: Beijing time, to the minute."""
+    if not iso_utc:
+        return None
+    return beijing(iso_utc).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
+
+
+def _numbered(label: str, urls: list[str]) -> str:
+    if len(urls) == 1:
+        return link(label, urls[0])
+    return "、".join(link(f"{label}第{i}页", u) for i, u in enumerate(urls, 1))
+
+
+def _known_by(verified: bool, other_years: list[int]) -> str:
+    said = []
+    if verified:
+        said.append("登记表已核实该栏目")
+    if other_years:
+        said.append("该栏目存有该机关" + "、".join(str(y) for y in other_years) + "年度的报告")
+    return "；".join(said)
+
+
 def missing(
     agency: str,
     year: int,
@@ -107,21 +131,29 @@ def missing(
     override: bool,
     today: str,
     days: int,
-    listing_url: str | None,
-    screenshot_url: str | None,
+    listing_urls: list[str],
+    screenshot_urls: list[str],
     checked_at: str | None,
+    crawled_at: str | None = None,
+    verified: bool = False,
+    other_years: tuple[int, ...] | list[int] = (),
 ) -> Message:
+    """An accusation: it says what it rests on (the complete crawl, why that listing is the agency's) and
+    links every page of the walked listing and its screenshots."""
+    crawl = (
+        f"{beijing_time(crawled_at)}的采集完整走完年报栏目（共{len(listing_urls)}页），未见该报告" if crawled_at else ""
+    )
+    basis = "；".join(x for x in (crawl, _known_by(verified, list(other_years))) if x)
+    checked = f"（截图时间：{beijing_time(checked_at)}）" if checked_at else ""
     return Message(
         f"【逾期未公开】{_subject(agency, year)}",
         _lines(
             [
                 ("截止日期", _deadline_text(deadline, kind, override)),
                 ("现状", f"截至{today}仍未找到该报告，已超过截止日期{days}天"),
-                (
-                    "检查页面",
-                    link("年报栏目", listing_url) + (f"（检查时间：{escape(checked_at)}）" if checked_at else ""),
-                ),
-                ("页面截图", link("检查时的截图", screenshot_url) if screenshot_url else ""),
+                ("依据", basis),
+                ("检查页面", (_numbered("年报栏目", listing_urls) + checked) if listing_urls else ""),
+                ("页面截图", _numbered("检查时的截图", screenshot_urls) if screenshot_urls else ""),
             ]
         ),
     )
@@ -210,6 +242,40 @@ def portal_empty(portal: str, expected: int, start_url: str | None) -> Message:
                 ("现状", f"采集成功，但未找到任何年度报告；应有{expected}份报告已到截止日期。栏目地址可能已变更"),
             ]
         ),
+    )
+
+
+def portal_unverified(
+    portal: str, agencies: int, reasons: dict[str, tuple[int, list[int]]], start_url: str | None
+) -> Message:
+    """`reasons`: reason → (agencies, report years). A health alert: an unverified year is no accusation."""
+    lines = "；".join(
+        f"{REASON_TEXT.get(r, escape(r))}：{n}个机关（{_years(years)}年度）"
+        for r, (n, years) in sorted(reasons.items())
+    )
+    return Message(
+        f"【采集异常】{escape(portal)}：{agencies}个机关无法核实",
+        _lines(
+            [
+                ("门户", link(escape(portal), start_url)),
+                ("现状", "这些机关有到期的年报未找到，但证据不足以认定“逾期未公开”，未发出该提醒"),
+                ("原因", lines),
+            ]
+        ),
+    )
+
+
+def _years(years: list[int]) -> str:
+    years = sorted(set(years))
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}—{years[-1]}"
+    return "、".join(str(y) for y in years)
+
+
+def portal_verified(portal: str, start_url: str | None) -> Message:
+    return Message(
+        f"【核实恢复】{escape(portal)}",
+        _lines([("门户", link(escape(portal), start_url)), ("现状", "此前无法核实的机关，现均已可以核实")]),
     )
 
 

@@ -1,8 +1,11 @@
 """Deliver the archive's pending alerts: one message each, or one digest per target per run.
 
-Every attempt is recorded (storage: alert_deliveries); an alert whose delivery failed stays
-pending and is retried on the next run, so nothing is lost. `dry_run` prints what would be sent
-and records nothing.
+Delivery is recorded per alert and target (storage: alert_targets): a delivery that failed for one target
+is retried on the next run for that target only, and the targets that received it are not sent it again.
+Every attempt is also logged per alert (alert_deliveries); an alert stays pending until every target its
+tags select has it. More than `digest_over` data alerts pending for one target (a first run over many
+agencies) go to that target as one digest even without `digest`. `dry_run` prints what would be sent and
+records nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crawler.alerts import messages as msg
-from crawler.alerts.delivery import Targets
+from crawler.alerts.delivery import Targets, target_key
 from storage import AlertRecord, Archive
 from storage.clock import utcnow
 
-GOOD_NEWS = ("corrected", "published", "recovered", "parsed")
+GOOD_NEWS = ("corrected", "published", "recovered", "parsed", "verified")
 NO_TARGET = "没有与标签匹配的通知目标"
+DIGEST_OVER = 20  # more data alerts than this pending for one target: one digest instead
 
 
 @dataclass
@@ -26,6 +30,9 @@ class Delivery:
     failed: int = 0
     unrouted: int = 0  # no target's tags matched: recorded as done, with a note
     messages: int = 0  # messages sent or printed
+    digests: int = 0  # of those messages, digests
+    auto_digests: int = 0  # digests sent without --digest: more than digest_over data alerts for one target
+    digest_over: int = DIGEST_OVER
     errors: list[str] = field(default_factory=list)
 
 
@@ -39,6 +46,11 @@ def _message(alert: AlertRecord) -> msg.Message:
     return msg.Message(alert.title or alert.fingerprint, alert.body or "")
 
 
+def _wants_digest(alerts: list[AlertRecord], digest: bool, digest_over: int) -> bool:
+    """A digest when asked, or when more data alerts than `digest_over` are due for one recipient."""
+    return digest or sum(a.kind != "health" for a in alerts) > digest_over
+
+
 def deliver(
     archive: Archive,
     targets: Targets | None,
@@ -47,57 +59,81 @@ def deliver(
     dry_run: bool = False,
     echo: Callable[[str], None] = print,
     now: str | None = None,
+    digest_over: int = DIGEST_OVER,
 ) -> Delivery:
     now = now or utcnow()
     pending = archive.alerts.pending()
-    result = Delivery(pending=len(pending))
+    result = Delivery(pending=len(pending), digest_over=digest_over)
     if not pending:
         return result
     if dry_run:
-        shown = [msg.digest([_message(a) for a in pending], now[:10])] if digest else [_message(a) for a in pending]
-        for m in shown:
-            echo(f"--- {m.title}\n{m.body}\n")
-        result.messages = len(shown)
+        _print(pending, digest, result, echo, now)
         return result
     if targets is None:
         return result  # nowhere to send: they stay pending for a run with --notify
-    if digest:
-        _send_digests(archive, targets, pending, result, now)
-    else:
-        for alert in pending:
-            outcome = targets.send(_message(alert), alert.tags, _notify_type(alert))
-            _record(archive, [alert], outcome.ok, outcome.error, outcome.targets, result, now=now)
-            result.messages += outcome.targets
+    _send(archive, targets, pending, digest, result, now)
     return result
 
 
-def _send_digests(archive: Archive, targets: Targets, pending: list[AlertRecord], result: Delivery, now: str) -> None:
-    """One message per target holding every pending alert routed to it."""
+def _print(pending: list[AlertRecord], digest: bool, result: Delivery, echo: Callable[[str], None], now: str) -> None:
+    """What a delivery would send, as one reader would get it."""
+    if _wants_digest(pending, digest, result.digest_over):
+        shown = [msg.digest([_message(a) for a in pending], now[:10])]
+        result.digests = 1
+        result.auto_digests = int(not digest)
+    else:
+        shown = [_message(a) for a in pending]
+    for m in shown:
+        echo(f"--- {m.title}\n{m.body}\n")
+    result.messages = len(shown)
+
+
+def _send(
+    archive: Archive, targets: Targets, pending: list[AlertRecord], digest: bool, result: Delivery, now: str
+) -> None:
+    """Per target: the pending alerts it has not received in their current state, one by one or as a digest."""
     routes = {a.id: targets.matching(a.tags) for a in pending}
-    verdict: dict[int, bool] = {}  # id(service) → accepted
+    received = archive.alerts.delivered_targets(list(routes))
+    failed: dict[int, list[str]] = {a.id: [] for a in pending}  # alert id → targets that refused it now
+    in_digest: set[int] = set()
     for service in targets.services:
-        mine = [a for a in pending if any(s is service for s in routes[a.id])]
+        key = target_key(service)
+        mine = [
+            a for a in pending if any(s is service for s in routes[a.id]) and received.get(a.id, {}).get(key) != a.state
+        ]
         if not mine:
             continue
-        kinds = {a.kind for a in mine}
-        m = msg.digest([_message(a) for a in mine], now[:10])
-        try:
-            ok = service.notify(
-                body=m.body,
-                title=m.title,
-                notify_type="failure" if kinds == {"health"} else "warning",
-                body_format="markdown",
-            )
-        except Exception:  # recorded as a failed delivery and retried next run
-            ok = False
-        verdict[id(service)] = bool(ok)
-        result.messages += 1
+        if _wants_digest(mine, digest, result.digest_over):
+            kinds = {a.kind for a in mine}
+            m = msg.digest([_message(a) for a in mine], now[:10])
+            accepted = targets.notify(service, m, "failure" if kinds == {"health"} else "warning")
+            outcomes = [(a, accepted) for a in mine]
+            in_digest.update(a.id for a in mine)
+            result.messages += 1
+            result.digests += 1
+            result.auto_digests += int(not digest)
+        else:
+            outcomes = [(a, targets.notify(service, _message(a), _notify_type(a))) for a in mine]
+            result.messages += len(mine)
+        for alert, ok in outcomes:
+            error = None if ok else f"{service.service_name}未接受"
+            archive.alerts.record_target(alert.id, key, ok, error, name=service.service_name, now=now)
+            if not ok:
+                failed[alert.id].append(service.service_name)
     digest_id = f"digest-{now}"
     for alert in pending:
-        services = routes[alert.id]
-        failed = [s.service_name for s in services if not verdict[id(s)]]
-        error = f"{len(services)}个目标中{len(failed)}个发送失败：{'、'.join(failed)}" if failed else None
-        _record(archive, [alert], not failed, error, len(services), result, digest=digest_id, now=now)
+        services, refused = routes[alert.id], failed[alert.id]
+        error = f"{len(services)}个目标中{len(refused)}个发送失败：{'、'.join(refused)}" if refused else None
+        _record(
+            archive,
+            [alert],
+            not refused,
+            error,
+            len(services),
+            result,
+            digest=digest_id if alert.id in in_digest else None,
+            now=now,
+        )
 
 
 def _record(

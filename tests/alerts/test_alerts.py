@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.alerting import WENZHOU, Recorder, write_config, write_registry
+from support.alerting import WENZHOU, Recorder, record_crawl, write_config, write_registry
 from support.shared import ROOT, expected_for, seed_paths
 
 from crawler.alerts import Targets
@@ -31,13 +31,18 @@ def wenzhou_seed() -> Path:
 
 def test_missing_once_then_now_published(tmp_path, recorder):
     db = tmp_path / "x.db"
-    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/index.html")
+    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/index.html", verified=True)
+    # the evidence of absence: the verified listing walked to its end after the deadline
+    record_crawl(db, "wenzhou", ["http://127.0.0.1:9/nb/index.html"], started_at="2021-02-01T01:00:00Z")
     config = write_config(tmp_path / "apprise.yml", recorder.port)
     check = ["check", "--db", str(db), "--registry", str(registry), "--notify", str(config), "--no-screenshots"]
 
     first = xxgk(*check, "--today", "2021-02-01")
     assert first.returncode == 0, first.stderr
     posts = recorder.take()
+    # the crawl found no report at all on the portal: the health target hears that, the newsroom the verdict
+    assert [p["title"] for path, p in posts if path == "/ops"] == ["【采集异常】门户未找到任何年度报告：温州市人民政府"]
+    posts = [p for p in posts if p[0] != "/ops"]
     assert len(posts) == 1
     path, payload = posts[0]
     assert path.startswith("/newsroom/")  # routed by the `data` tag, not to the health target
@@ -57,6 +62,8 @@ def test_missing_once_then_now_published(tmp_path, recorder):
     third = xxgk(*check, "--today", "2021-02-10")
     assert third.returncode == 0, third.stderr
     posts = recorder.take()
+    assert [p for p in posts if p[0] == "/ops"] == []  # imported, not crawled: the portal still shows none
+    posts = [p for p in posts if p[0] != "/ops"]
     assert len(posts) == 1
     payload = posts[0][1]
     assert payload["title"] == f"【已补发，逾期公开】{WENZHOU}2020年度政府信息公开工作年度报告"
@@ -68,7 +75,10 @@ def test_missing_once_then_now_published(tmp_path, recorder):
         status = archive.deadlines.get(WENZHOU, 2020)
         assert (status["status"], status["days_late"], status["published_at"]) == ("late", 5, "2021-02-05")
         assert json.loads(status["pages_checked"]) == ["http://127.0.0.1:9/nb/index.html"]
-        deliveries = archive.conn.execute("SELECT state, ok FROM alert_deliveries ORDER BY id").fetchall()
+        deliveries = archive.conn.execute(
+            "SELECT d.state, d.ok FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "WHERE a.kind = 'deadline' ORDER BY d.id"
+        ).fetchall()
         assert [tuple(d) for d in deliveries] == [("missing", 1), ("late", 1)]
     # the token in the target URL is in the config file only
     assert b"s3cret-token" not in db.read_bytes()
@@ -77,7 +87,8 @@ def test_missing_once_then_now_published(tmp_path, recorder):
 
 def test_failed_delivery_is_recorded_and_retried(tmp_path, recorder):
     db = tmp_path / "x.db"
-    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/")
+    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/", verified=True)
+    record_crawl(db, "wenzhou", ["http://127.0.0.1:9/nb/"], started_at="2021-02-01T01:00:00Z")
     config = write_config(tmp_path / "apprise.yml", recorder.port)
     check = [
         "check",
@@ -93,23 +104,34 @@ def test_failed_delivery_is_recorded_and_retried(tmp_path, recorder):
     ]
     recorder.fail = True
     down = xxgk(*check)
-    assert down.returncode == 1 and "failed 1" in down.stdout
+    # the missing report, and (to the health target) a crawl that found no report on the portal
+    assert down.returncode == 1 and "failed 2" in down.stdout
     with Archive(db) as archive:
-        (alert,) = archive.alerts.pending()
+        alerts = {a.kind: a for a in archive.alerts.pending()}
+        assert sorted(alerts) == ["deadline", "health"]
+        alert = alerts["deadline"]
         assert alert.delivery_status == "failed" and alert.attempts == 1 and "JSON" in alert.last_error
     recorder.fail = False
     again = xxgk(*check)
     assert again.returncode == 0
-    (post,) = recorder.take()
-    assert "逾期未公开" in post[1]["title"]
+    posts = dict(recorder.take())
+    assert len(posts) == 2 and "/ops" in posts
+    (post,) = [p for path, p in posts.items() if path != "/ops"]
+    assert "逾期未公开" in post["title"]
     with Archive(db) as archive:
-        oks = [r[0] for r in archive.conn.execute("SELECT ok FROM alert_deliveries ORDER BY id")]
+        oks = [
+            r[0]
+            for r in archive.conn.execute("SELECT ok FROM alert_deliveries WHERE alert_id = ? ORDER BY id", (alert.id,))
+        ]
         assert oks == [0, 1] and archive.alerts.pending() == []
 
 
 def test_digest_dry_run_and_routing(tmp_path, recorder):
     db = tmp_path / "x.db"
-    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/", 温州市人民政府="government")
+    registry = write_registry(
+        tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/", verified=True, 温州市人民政府="government"
+    )
+    record_crawl(db, "wenzhou", ["http://127.0.0.1:9/nb/"], started_at="2021-04-01T01:00:00Z")
     config = write_config(tmp_path / "apprise.yml", recorder.port)
     base = ["check", "--db", str(db), "--registry", str(registry), "--no-screenshots", "--today", "2021-04-02"]
 
@@ -120,7 +142,11 @@ def test_digest_dry_run_and_routing(tmp_path, recorder):
 
     sent = xxgk(*base, "--notify", str(config), "--digest")
     assert sent.returncode == 0, sent.stderr
-    (post,) = recorder.take()  # two alerts, one message to the one data target
+    posts = recorder.take()
+    # the health target gets its own digest: the crawl found no report on the portal
+    (ops,) = [p for path, p in posts if path == "/ops"]
+    assert "1条提醒" in ops["title"] and "门户未找到任何年度报告" in ops["message"]
+    (post,) = [p for p in posts if p[0] != "/ops"]  # two alerts, one message to the one data target
     assert post[0].startswith("/newsroom/") and "2条提醒" in post[1]["title"]
     assert "温州市人民政府2020年度" in post[1]["message"] and f"{WENZHOU}2020年度" in post[1]["message"]
     with Archive(db) as archive:
@@ -131,7 +157,8 @@ def test_digest_dry_run_and_routing(tmp_path, recorder):
 def test_province_routing_with_a_text_config(tmp_path, recorder):
     """Text configs allow only ASCII tags: route by portal id there; YAML also takes 浙江省 etc."""
     db = tmp_path / "x.db"
-    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/")
+    registry = write_registry(tmp_path / "registry.yaml", "http://127.0.0.1:9/nb/", verified=True)
+    record_crawl(db, "wenzhou", ["http://127.0.0.1:9/nb/"], started_at="2021-02-01T01:00:00Z")
     text_config = tmp_path / "apprise.txt"
     text_config.write_text(
         f"wenzhou=json://127.0.0.1:{recorder.port}/by-portal\nhealth=json://127.0.0.1:{recorder.port}/ops\n"
@@ -140,7 +167,10 @@ def test_province_routing_with_a_text_config(tmp_path, recorder):
     yaml_config.write_text(f"urls:\n  - json://127.0.0.1:{recorder.port}/by-province:\n      - tag: 浙江省\n")
     base = ["check", "--db", str(db), "--registry", str(registry), "--no-screenshots", "--today", "2021-02-01"]
     assert xxgk(*base, "--notify", str(text_config)).returncode == 0
-    assert [p for p, _ in recorder.take()] == ["/by-portal"]
+    posts = recorder.take()
+    assert [p for p, m in posts if m["title"].startswith("【逾期未公开】")] == ["/by-portal"]
+    # the crawl found no report on the portal: a health alert, to the health target and the portal's subscriber
+    assert sorted(p for p, m in posts if m["title"].startswith("【采集异常】")) == ["/by-portal", "/ops"]
     with Archive(db) as archive:  # re-arm the same alert to route it again
         archive.conn.execute("UPDATE alerts SET delivery_status = 'pending', sent_state = NULL")
     assert xxgk(*base, "--notify", str(yaml_config)).returncode == 0

@@ -23,7 +23,7 @@ def recorder():
     r.close()
 
 
-def registry(first_year: int = 2020):
+def registry(first_year: int = 2020, verified: bool = False):
     return parse_registry(
         {
             "portals": [
@@ -33,6 +33,7 @@ def registry(first_year: int = 2020):
                     "cms": "trs",
                     "start_url": "http://127.0.0.1:9/zfxxgknb/",
                     "domains": ["127.0.0.1"],
+                    "verified": verified,
                     "agencies": [
                         {
                             "name": SHENYANG,
@@ -131,7 +132,7 @@ def test_cross_year_mismatch_is_found_and_alerted(tmp_path, recorder, real_pdf):
 
 def test_health_alerts_go_to_the_health_target_only(tmp_path, recorder):
     targets = Targets.load(write_config(tmp_path / "apprise.yml", recorder.port))
-    reg = registry()
+    reg = registry(verified=True)
     with Archive(tmp_path / "x.db") as archive:
         for _ in range(2):
             run = archive.runs.start("test")
@@ -145,8 +146,10 @@ def test_health_alerts_go_to_the_health_target_only(tmp_path, recorder):
         assert post[0] == "/ops" and post[1]["title"] == "【采集异常】门户连续3次无法访问：沈阳市人民政府"
         assert "DNSLookupError" in post[1]["message"] and post[1]["type"] == "failure"
 
-        run = archive.runs.start("test")  # back up, but the report column is empty
-        archive.runs.record_portal(run, "shenyang", "ok", pages=3)
+        run = archive.runs.start("test")  # back up: the column walked to its end, but no report archived
+        archive.runs.record_portal(
+            run, "shenyang", "ok", pages=3, listing_complete=True, listing_pages=["http://127.0.0.1:9/zfxxgknb/"]
+        )
         cycle(archive, reg, targets, today="2021-02-02")
         posts = recorder.take()
         titles = sorted(p["title"] for path, p in posts if path == "/ops")

@@ -8,19 +8,27 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from support.alerting import record_crawl
 from support.shared import expected_for, seed_paths
 
 from crawler.alerts import queue_alerts
 from crawler.alerts.events import Links
+from crawler.alerts.messages import beijing_time
 from crawler.ingest import ingest
 from crawler.model import IncomingDocument
 from crawler.monitor.checks import run_checks
 from crawler.registry import Agency, parse_registry
-from crawler.rules.deadline import Publication, decide, report_years
+from crawler.rules.deadline import Crawl, Evidence, Publication, decide, report_years
 from storage import Archive
 
 DEPT = Agency("某市人民防空办公室", "department", province="浙江省", first_year=2019)
 GOV = Agency("某市人民政府", "government", province="浙江省", first_year=2019)
+
+
+PROVEN = Evidence(
+    crawls=(Crawl(1, date(2021, 12, 1), "2021-12-01T02:00:00Z", "ok", True, ("http://127.0.0.1:9/nb/",)),),
+    verified=True,
+)
 
 
 def pub(day: str, source: str = "visible") -> Publication:
@@ -42,7 +50,8 @@ def pub(day: str, source: str = "visible") -> Publication:
     ],
 )
 def test_decide(agency, found, today, status, days):
-    d = decide(agency, 2020, pub(found) if found else None, date.fromisoformat(today))
+    # the absence is proven: a complete crawl of a verified listing after the deadline (tests/rules/test_evidence.py)
+    d = decide(agency, 2020, pub(found) if found else None, date.fromisoformat(today), PROVEN)
     assert (d.status, d.days_late) == (status, days)
     assert d.deadline == agency.deadline_for(2020)
 
@@ -57,7 +66,7 @@ def test_report_years_run_from_first_year_to_last_year():
     assert list(report_years(Agency("x", "department", first_year=2021), date(2021, 6, 1))) == []
 
 
-def registry_for(listing_url: str):
+def registry_for(listing_url: str, verified: bool = False):
     return parse_registry(
         {
             "portals": [
@@ -67,6 +76,7 @@ def registry_for(listing_url: str):
                     "cms": "hanweb",
                     "start_url": "http://127.0.0.1:9/",
                     "domains": ["127.0.0.1"],
+                    "verified": verified,
                     "agencies": [
                         {
                             "name": "温州市人民防空办公室",
@@ -130,11 +140,14 @@ class ListingPage:
 
 
 @pytest.mark.browser
-def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path):
+def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path, monkeypatch):
+    monkeypatch.setenv("XXGK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")  # the listing is served on loopback
     site = ListingPage(tmp_path / "site")
     try:
-        registry = registry_for(site.url)
+        registry = registry_for(site.url, verified=True)
         with Archive(tmp_path / "x.db") as archive:
+            # the evidence of absence: a crawl after both deadlines walked the listing to its end
+            record_crawl(archive, "wenzhou", [site.url], started_at="2021-04-01T02:00:00Z")
             summary = run_checks(archive, registry, date(2021, 4, 2))
             assert {r.decision.status for r in summary.deadlines} == {"missing"}
             row = archive.deadlines.get("温州市人民防空办公室", 2020)
@@ -150,7 +163,7 @@ def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path):
             queue_alerts(archive, registry, summary, date(2021, 4, 2), base_url="http://archive.test")
             alert = archive.alerts.get("deadline|温州市人民防空办公室|2020")
             assert f"http://archive.test/-/original/{evidence['sha256']}" in alert.body
-            assert evidence["captured_at"] in alert.body
+            assert beijing_time(evidence["captured_at"]) in alert.body  # the check time, in Beijing time
 
             # the next run keeps the proof it has instead of taking another picture
             run_checks(archive, registry, date(2021, 4, 3))
@@ -161,16 +174,18 @@ def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path):
 
 
 @pytest.mark.browser
-def test_unreachable_listing_page_is_noted_not_fatal(tmp_path):
+def test_unreachable_listing_page_is_noted_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.setenv("XXGK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    registry = registry_for(f"http://127.0.0.1:{port}/nowhere/")
+    registry = registry_for(f"http://127.0.0.1:{port}/nowhere/", verified=True)
     with Archive(tmp_path / "x.db") as archive:
+        record_crawl(archive, "wenzhou", [f"http://127.0.0.1:{port}/nowhere/"], started_at="2021-04-01T02:00:00Z")
         run_checks(archive, registry, date(2021, 4, 2))
         row = archive.deadlines.get("温州市人民防空办公室", 2020)
         assert row["status"] == "missing" and row["evidence_id"] is None
-        assert "截图失败" in row["note"] and "ERR_CONNECTION_REFUSED" in row["note"]
+        assert "截图失败" in row["note"] and "net::ERR_" in row["note"] and f":{port}/nowhere/" in row["note"]
 
 
 def test_links_point_at_the_archived_original():

@@ -7,6 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from storage import Archive
+
 WENZHOU = "温州市人民防空办公室"
 
 
@@ -44,7 +46,7 @@ class Recorder:
         self.server.server_close()
 
 
-def write_registry(path: Path, listing_url: str, **extra) -> Path:
+def write_registry(path: Path, listing_url: str, *, verified: bool = False, **extra) -> Path:
     lines = [
         "portals:",
         "  - id: wenzhou",
@@ -52,6 +54,7 @@ def write_registry(path: Path, listing_url: str, **extra) -> Path:
         "    cms: hanweb",
         f"    start_url: {listing_url}",
         "    domains: [127.0.0.1]",
+        f"    verified: {'true' if verified else 'false'}",
         "    agencies:",
         f"      - {{name: {WENZHOU}, kind: department, province: 浙江省, city: 温州市, level: city, first_year: 2020}}",
     ]
@@ -61,6 +64,31 @@ def write_registry(path: Path, listing_url: str, **extra) -> Path:
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def record_crawl(
+    db: Path | str | Archive,
+    portal_id: str,
+    listing_pages: list[str],
+    *,
+    started_at: str,
+    status: str = "ok",
+    listing_complete: bool = True,
+) -> int:
+    """What a crawl of `portal_id` that began at `started_at` (UTC) leaves in the archive: its run and the
+    portal's outcome (the evidence a verdict of absence rests on). Returns the run id."""
+    archive = db if isinstance(db, Archive) else Archive(db)
+    try:
+        run = archive.runs.start("test", now=started_at)
+        archive.runs.record_portal(
+            run, portal_id, status, pages=len(listing_pages), listing_complete=listing_complete,
+            listing_pages=listing_pages, now=started_at,
+        )  # fmt: skip
+        archive.runs.finish(run, status, now=started_at)
+        return run
+    finally:
+        if archive is not db:
+            archive.close()
 
 
 def write_config(path: Path, port: int, token: str = "s3cret-token") -> Path:
