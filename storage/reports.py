@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from crawler.model import PUBLISHED_SOURCES, CellValue, Finding, IncomingDocument, ParsedReport
@@ -38,6 +39,82 @@ LEFT JOIN deadline_status d ON d.agency_id = r.agency_id AND d.year = r.year
 WHERE r.id = reports.id AND reports.id = ?
 """
 _REPORT_SELECT = "SELECT r.*, r.agency_name AS agency FROM reports r"
+# Every URL a report was read from or linked by: a listing may show any of them.
+_PRESENCE = """
+WITH urls(report_id, url) AS (
+    SELECT id, page_url FROM reports WHERE page_url IS NOT NULL
+    UNION SELECT id, source_url FROM reports
+    UNION SELECT report_id, source_url FROM report_versions
+),
+listed AS (
+    SELECT u.report_id, e.url, e.portal_id, e.listing_url, max(e.last_listed_run) AS listed_run
+    FROM urls u JOIN listing_entries e ON e.url = u.url GROUP BY u.report_id
+),
+gone AS (
+    SELECT r.id AS report_id, d.url, d.gone_status, max(d.gone_at) AS gone_at
+    FROM reports r JOIN document_urls d ON d.url IN (r.page_url, r.source_url)
+    WHERE d.gone_at IS NOT NULL GROUP BY r.id
+)
+SELECT r.id, coalesce(l.portal_id, r.portal_id) AS portal_id, r.last_seen, l.url AS listed_url, l.listing_url,
+       l.listed_run, g.url AS gone_url, g.gone_status, g.gone_at
+FROM reports r LEFT JOIN listed l ON l.report_id = r.id LEFT JOIN gone g ON g.report_id = r.id
+WHERE l.report_id IS NOT NULL OR g.report_id IS NOT NULL
+ORDER BY r.id
+"""
+_PORTAL_RUNS = """
+SELECT s.run_id, r.started_at, s.status, s.listing_complete,
+       coalesce(json_array_length(s.listing_pages), 0) > 0 AS listed_any,
+       coalesce(json_extract(r.options, '$.recheck'), 0) AS full_walk
+FROM crawl_portal_status s JOIN crawl_runs r ON r.id = s.run_id
+WHERE s.portal_id = ? AND s.run_id > ? ORDER BY s.run_id
+"""
+
+
+@dataclass(frozen=True)
+class ReportVersion:
+    """One version of a report (a distinct document), with its cells and text."""
+
+    report_id: int
+    version: int
+    sha256: str
+    source_url: str
+    seen_at: str
+    parse_status: str
+    title: str | None
+    template: str | None
+    figures: dict[str, Any]
+    current: bool
+    cells: dict[str, CellValue] | None  # None: superseded before migration 7, when a version's cells were dropped
+    text: str | None
+
+
+@dataclass(frozen=True)
+class ListingRun:
+    """One crawl of a portal, as far as it can show that a report is no longer listed."""
+
+    run_id: int
+    started_at: str
+    status: str  # the portal's status in that run (ok, partial, unreachable, …)
+    listing_complete: bool | None  # the listing was walked to its end (None: unknown, or still running)
+    full_walk: bool  # every list page was walked: a --recheck run, where no all-archived page ends the walk early
+    listed_any: bool  # some list page of the portal showed report entries in that run
+
+
+@dataclass(frozen=True)
+class ReportPresence:
+    """Where a report stands on its portal: the latest crawl whose listing showed it, whether one of its URLs
+    answers 404/410, and the portal's crawls since it was last listed."""
+
+    report_id: int
+    portal_id: str | None
+    last_seen: str  # when the report's document was last fetched (a 200 or a 304)
+    listed_url: str | None  # the entry URL the listing showed
+    listing_url: str | None  # the list page it was last shown on
+    listed_run: int | None  # the latest run whose listing showed it (None: no listing ever did)
+    gone_url: str | None
+    gone_status: int | None
+    gone_at: str | None
+    runs: tuple[ListingRun, ...]  # the portal's runs after listed_run, oldest first
 
 
 class _ReportRow:
@@ -200,9 +277,10 @@ class Reports:
         version = self.conn.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM report_versions WHERE report_id = ?", (report_id,)
         ).fetchone()[0]
+        # A version that failed to parse has no cells and no text: it is kept (known) from the start.
         self.conn.execute(
-            "INSERT INTO report_versions(report_id, version, sha256, source_url, seen_at, parse_status, parse_reason, title, template, figures) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO report_versions(report_id, version, sha256, source_url, seen_at, parse_status, parse_reason, title, "
+            "template, figures, kept, full_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report_id,
                 version,
@@ -214,12 +292,34 @@ class Reports:
                 row.title,
                 row.parsed.template if row.parsed else None,
                 json.dumps(row.figures),
+                int(row.failure is not None),
+                "" if row.failure else None,
             ),
         )
         return version
 
+    def _keep_superseded(self, report_id: int, version: int) -> None:
+        """Before the report points at `version`, copy the cells and text of the version it points at now into
+        version_cells and report_versions.full_text: an edit after publication is shown cell by cell, so the
+        numbers it replaced must outlive it. A new report (nothing superseded) copies nothing."""
+        current = self.conn.execute("SELECT version FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
+        if current == version:
+            return
+        self.conn.execute(
+            "INSERT OR REPLACE INTO version_cells(report_id, version, key_id, value, raw, unit) "
+            "SELECT report_id, ?, key_id, value, raw, unit FROM cells WHERE report_id = ?",
+            (current, report_id),
+        )
+        self.conn.execute(
+            "UPDATE report_versions SET kept = 1, full_text = coalesce((SELECT full_text FROM report_texts WHERE report_id = ?), '') "
+            "WHERE report_id = ? AND version = ?",
+            (report_id, report_id, current),
+        )
+
     def _replace(self, report_id: int, row: _ReportRow, version: int, seen_at: str) -> None:
-        """Point the report at this version: its columns, cells, text and search entry."""
+        """Point the report at this version: its columns, cells, text and search entry (the version it pointed at
+        keeps its own cells and text, see _keep_superseded)."""
+        self._keep_superseded(report_id, version)
         p = row.parsed
         figures = row.figures
         self.conn.execute(
@@ -334,7 +434,14 @@ class Reports:
         sql = "SELECT * FROM findings WHERE report_id = ?" + (" AND scope = ?" if scope else "") + " ORDER BY id"
         rows = self.conn.execute(sql, (report_id, scope) if scope else (report_id,))
         return [
-            Finding(r["rule"], r["status"], r["severity"], r["message"], json.loads(r["cells"]), json.loads(r["data"] or "{}"))
+            Finding(
+                r["rule"],
+                r["status"],
+                r["severity"],
+                r["message"],
+                json.loads(r["cells"]),
+                json.loads(r["data"] or "{}"),
+            )
             for r in rows
         ]
 
@@ -429,6 +536,94 @@ class Reports:
         for report_id, key, value in rows:
             out[report_id][key] = value
         return out
+
+    # --- versions and presence: silent edits and takedowns ------------------------------------
+    def later_versions(self) -> list[tuple[int, int]]:
+        """(report id, version) of every parsed version after the first: each may be an edit after publication."""
+        rows = self.conn.execute(
+            "SELECT report_id, version FROM report_versions WHERE version > 1 AND parse_status = 'ok' "
+            "ORDER BY report_id, version"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def versions(self, report_id: int) -> list[ReportVersion]:
+        """Every version of the report, oldest first, with its cells and text: the current one's from cells and
+        report_texts, a superseded one's as kept when it was replaced (None when that was before migration 7)."""
+        current = self.conn.execute("SELECT version FROM reports WHERE id = ?", (report_id,)).fetchone()
+        if current is None:
+            return []
+        kept: dict[int, dict[str, CellValue]] = defaultdict(dict)
+        for version, key, value, raw, unit in self.conn.execute(
+            "SELECT v.version, k.key, v.value, v.raw, v.unit FROM version_cells v JOIN cell_keys k ON k.id = v.key_id "
+            "WHERE v.report_id = ? ORDER BY v.version, k.id",
+            (report_id,),
+        ):
+            kept[version][key] = CellValue(key, value, raw, unit)
+        out = []
+        for r in self.conn.execute("SELECT * FROM report_versions WHERE report_id = ? ORDER BY version", (report_id,)):
+            is_current = r["version"] == current[0]
+            if is_current:
+                cells, text = self.cells(report_id), self.text(report_id)
+            elif r["kept"]:
+                cells, text = kept.get(r["version"], {}), r["full_text"] or ""
+            else:
+                cells = text = None
+            out.append(
+                ReportVersion(
+                    report_id=report_id,
+                    version=r["version"],
+                    sha256=r["sha256"],
+                    source_url=r["source_url"],
+                    seen_at=r["seen_at"],
+                    parse_status=r["parse_status"],
+                    title=r["title"],
+                    template=r["template"],
+                    figures=json.loads(r["figures"] or "{}"),
+                    current=is_current,
+                    cells=cells,
+                    text=text,
+                )
+            )
+        return out
+
+    def presence(self) -> list[ReportPresence]:
+        """Every report a listing ever showed or whose URL answered 404/410, with the portal's crawls since it was
+        last listed: what crawler.rules.changes.takedown decides on. A listing may show any URL the report was
+        read from (its page, its file, an earlier version's)."""
+        rows = [dict(r) for r in self.conn.execute(_PRESENCE)]
+        since: dict[str, int] = {}
+        for r in rows:
+            if r["portal_id"] and r["listed_run"] is not None:
+                since[r["portal_id"]] = min(r["listed_run"], since.get(r["portal_id"], r["listed_run"]))
+        runs = {portal: self._portal_runs(portal, first) for portal, first in since.items()}
+        return [
+            ReportPresence(
+                report_id=r["id"],
+                portal_id=r["portal_id"],
+                last_seen=r["last_seen"],
+                listed_url=r["listed_url"],
+                listing_url=r["listing_url"],
+                listed_run=r["listed_run"],
+                gone_url=r["gone_url"],
+                gone_status=r["gone_status"],
+                gone_at=r["gone_at"],
+                runs=tuple(x for x in runs.get(r["portal_id"], ()) if x.run_id > (r["listed_run"] or 0)),
+            )
+            for r in rows
+        ]
+
+    def _portal_runs(self, portal_id: str, after_run: int) -> list[ListingRun]:
+        return [
+            ListingRun(
+                run_id=r["run_id"],
+                started_at=r["started_at"],
+                status=r["status"],
+                listing_complete=None if r["listing_complete"] is None else bool(r["listing_complete"]),
+                full_walk=bool(r["full_walk"]),
+                listed_any=bool(r["listed_any"]),
+            )
+            for r in self.conn.execute(_PORTAL_RUNS, (portal_id, after_run))
+        ]
 
     def text(self, report_id: int) -> str:
         row = self.conn.execute("SELECT full_text FROM report_texts WHERE report_id = ?", (report_id,)).fetchone()

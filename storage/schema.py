@@ -45,6 +45,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "0004_aggregate_indexes.sql"),
     Migration(5, "0005_evidence.sql"),
     Migration(6, "0006_verdicts.sql"),
+    Migration(7, "0007_version_cells.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 
