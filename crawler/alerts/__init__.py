@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from crawler.alerts.changes import queue_change_alerts
 from crawler.alerts.delivery import DeliveryConfigError, Targets
 from crawler.alerts.events import (
     DEFAULT_UNREACHABLE_RUNS,
@@ -57,6 +58,7 @@ def queue_alerts(
             ("deadline", queue_deadline_alerts(archive, summary.deadlines, links, cycle)),
             ("health", queue_health_alerts(archive, registry, links, due, unreachable_runs)),
             ("health", queue_verification_alerts(archive, summary.deadlines)),
+            ("changes", queue_change_alerts(archive, links)),
         ):
             counts.update({f"{group}.{k}": v for k, v in found.items()})
     return +counts

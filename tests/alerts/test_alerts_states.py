@@ -97,8 +97,12 @@ def test_inconsistent_report_alerts_once_then_corrected(tmp_path, recorder):
         ingest(archive, good)  # the agency replaces the file: a new version
         cycle(archive, reg, targets)
         posts = recorder.take()
-        assert len(posts) == 3 and all(p["title"].startswith("【已更正】") for _, p in posts)
-        assert all(p["type"] == "success" for _, p in posts)
+        corrected = [p for _, p in posts if p["title"].startswith("【已更正】")]
+        assert len(corrected) == 3 and all(p["type"] == "success" for p in corrected)
+        # …and the replacement is itself news: the report was changed after publication, in that one cell.
+        (edit,) = [p for _, p in posts if p not in corrected]
+        assert edit["title"] == f"【发布后修改】{SHENYANG}2020年度政府信息公开工作年度报告"
+        assert "（七）总计/自然人：2 → 1" in edit["message"]
         assert cycle(archive, reg, targets).sent == 0 and recorder.take() == []
 
 
