@@ -3,13 +3,17 @@
     from crawler.replica.demo import run_demo
     exit_code = run_demo("demo/xxgk.db")
 
-1. start the replica server (the first run builds the PDF/DOC renditions with LibreOffice, then they are cached);
+1. start the replica server (the first run builds the PDF/DOC renditions with LibreOffice, then they are cached),
+   with one more portal in its registry that never answers (a port held closed);
 2. crawl every replica portal (`xxgk crawl`, in its own process: Scrapy's reactor runs once per process);
-3. the government of 大渡口 corrects its 2023 report (the server's second epoch); crawl again with --recheck:
-   one new version, nothing else downloaded;
-4. run the checks and the alerts in dry-run mode (crawler.alerts.check_and_alert, when present): the late,
-   missing and inconsistent reports come out as Chinese alerts;
-5. print a summary and how to browse the archive with `xxgk serve`.
+3. epoch 2: the government of 大渡口 corrects its 2023 report, 沈阳's 人防办 takes its 2019 report down; crawl
+   again with --recheck (one new version, nothing else downloaded), and once more: a report is taken down only
+   when two crawls that walked the whole listing no longer list it;
+4. run the checks and the alerts in dry-run mode over the whole history (crawler.alerts.check_and_alert): the
+   late, missing, inconsistent, edited and taken-down reports come out as Chinese alerts, the dead portal's
+   agency as unverified;
+5. print a summary, check it against what the world planted (crawler.replica.world.planted), and say how to
+   browse the archive with `xxgk serve`. The exit code is 0 when the demo found exactly what it planted.
 """
 
 from __future__ import annotations
@@ -22,11 +26,27 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from crawler.replica import world
 from crawler.replica.server import ReplicaServer
 
-# Our own server: no need to wait between requests. robots.txt is still obeyed (the replica serves one).
-DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "XXGK_PROGRESS_SECONDS": "5"}
+# Our own server: no need to wait between requests, nor long between retries of the portal that never answers.
+# robots.txt is still obeyed (the replica serves one).
+DEMO_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "XXGK_PROGRESS_SECONDS": "5",
+    "XXGK_RETRY_BACKOFF_BASE": "0.25",
+}
 MARKER = ".xxgk-demo"
+CRAWL_FATAL = 2
+STORY = (  # what world.planted() counts, as the summary names it
+    ("late", "late (逾期公开)"),
+    ("missing", "missing (逾期未公开)"),
+    ("inconsistent", "inconsistent report (数据不一致)"),
+    ("edited", "edited after publication (发布后修改)"),
+    ("taken_down", "taken down (报告被撤下)"),
+    ("unverified", "unverified agency (未能核实)"),
+)
 
 
 class DemoError(RuntimeError):
@@ -60,52 +80,73 @@ def run_demo(db: str | Path = "demo/xxgk.db", *, checks: bool = True, echo: Call
     started = time.monotonic()
     fresh_archive(db)
     echo("xxgk demo: building the replica portals (the first run converts PDFs and DOCs with LibreOffice, ~1 min)")
-    with ReplicaServer() as replica:
+    with ReplicaServer(down_portal=True) as replica:
         registry = replica.registry_path(db.parent)
-        echo(f"xxgk demo: 6 replica portals on {replica.base_url}, registry {registry}")
+        served = sum(1 for p in world.PORTALS if not p.down)
+        echo(
+            f"xxgk demo: {served} replica portals on {replica.base_url}, and one that never answers "
+            f"({replica.down_url}); registry {registry}"
+        )
         echo("\n== crawl 1: every portal, into a fresh archive ==")
-        first = subprocess.run(crawl_command(db, registry))
-        if first.returncode == 2:
-            raise DemoError("the first crawl failed (exit 2); see above")
-        echo("\n== 大渡口's government corrects its 2023 report after publication; crawl 2 (--recheck) ==")
+        _crawl(db, registry, "first")
+        echo(
+            "\n== epoch 2: 大渡口's government corrects its 2023 report, 沈阳's 人防办 takes its 2019 report down;"
+            " crawl 2 (--recheck) =="
+        )
         replica.set_epoch(2)
-        second = subprocess.run(crawl_command(db, registry, "--recheck", "-q"))
-        outcome = None
-        if checks:
-            outcome = _checks(db, registry, echo)
+        _crawl(db, registry, "second", "--recheck", "-q")
+        echo("\n== crawl 3 (--recheck): a second crawl of the whole listing confirms the takedown ==")
+        _crawl(db, registry, "third", "--recheck", "-q")
+        outcome = _checks(db, registry, echo) if checks else None
     echo("")
-    for line in summary_lines(db, replica.expected(), outcome):
+    lines, ok = summary_lines(db, replica.site(1).expected, outcome)
+    for line in lines:
         echo(line)
     echo(f"\nxxgk demo: done in {time.monotonic() - started:.0f}s. Browse the archive:")
     echo(f"  .venv/bin/xxgk serve --db {db}")
     echo(f"  XXGK_REGISTRY={registry} .venv/bin/xxgk check --db {db} --dry-run   # the checks again")
-    return max(first.returncode, second.returncode)
+    return 0 if ok else 1
+
+
+def _crawl(db: Path, registry: Path, which: str, *extra: str) -> int:
+    """One `xxgk crawl`; exit 1 is expected (the portal that never answers makes every crawl partial)."""
+    done = subprocess.run(crawl_command(db, registry, *extra))
+    if done.returncode == CRAWL_FATAL:
+        raise DemoError(f"the {which} crawl failed (exit 2); see above")
+    return done.returncode
 
 
 def _checks(db: Path, registry: Path, echo: Callable[[str], None]):
-    try:
-        from crawler.alerts import check_and_alert
-    except ImportError:
-        echo("\n(checks not installed: crawler.alerts is missing; skipping `xxgk check`)")
-        return None
+    from crawler.alerts import check_and_alert
     from crawler.registry import load_registry
 
-    echo("\n== checks and alerts (dry run: printed, not sent) ==")
-    outcome = check_and_alert(db, load_registry(registry), date.today(), dry_run=True, screenshots=True, echo=echo)
+    echo("\n== checks and alerts over the whole history (dry run: printed, not sent) ==")
+    outcome = check_and_alert(
+        db,
+        load_registry(registry),
+        date.today(),
+        dry_run=True,
+        screenshots=True,
+        alert_since=world.YEARS[0],  # the demo's story spans every year: alert on all of it
+        echo=echo,
+    )
     for line in outcome.lines():
         echo(line)
     return outcome
 
 
-def summary_lines(db: Path, expected, outcome) -> list[str]:
+def summary_lines(db: Path, expected, outcome) -> tuple[list[str], bool]:
+    """The summary, and whether the demo found what it published and (with the checks) exactly what the world
+    planted."""
     from storage import Archive
 
     with Archive(db) as archive:
         reports = archive.reports.list()
         versions = archive.reports.version_count()
+        found = _found(archive, outcome) if outcome is not None else None
     parsed = sum(1 for r in reports if r.parse_status == "ok")
-    found = {r.source_url for r in reports}
-    missed = [e for e in expected if not any(u.endswith(e.url) for u in found)]
+    urls = {r.source_url for r in reports}
+    missed = [e for e in expected if not any(u.endswith(e.url) for u in urls)]
     formats: dict[str, int] = {}
     for r in reports:
         formats[r.format or "?"] = formats.get(r.format or "?", 0) + 1
@@ -119,11 +160,37 @@ def summary_lines(db: Path, expected, outcome) -> list[str]:
     ]
     if missed:
         lines.append("NOT FOUND: " + ", ".join(f"{e.agency} {e.year}" for e in missed))
-    if outcome is not None:
-        counts = outcome.summary.deadline_counts()
-        lines.append("deadlines: " + ", ".join(f"{k} {counts[k]}" for k in ("on_time", "late", "missing", "pending")))
-        lines.append(f"reports with failing checks: {sum(1 for r in _reread(db) if r.failing_checks)}")
-    return lines
+    if found is None:
+        return lines, not missed
+    counts = outcome.summary.deadline_counts()
+    lines.append("deadlines: " + ", ".join(f"{k} {counts[k]}" for k in ("on_time", "late", "missing", "unverified")))
+    story, as_planted = story_lines(world.planted(), found)
+    return lines + story, as_planted and not missed
+
+
+def _found(archive, outcome) -> dict[str, int]:
+    """What the checks found, counted as the world plants it: alerts recorded (sent or not), reports with a
+    failing check, agencies whose every verdict could not be verified."""
+    alerts = archive.alerts
+    return {
+        "late": len(alerts.in_state("deadline", "late")),
+        "missing": len(alerts.in_state("deadline", "missing")),
+        "inconsistent": sum(1 for r in archive.reports.list() if r.failing_checks),
+        "edited": len(alerts.in_state("data", "edited")),
+        "taken_down": len(alerts.in_state("data", "taken_down")),
+        "unverified": len({r.agency.name for r in outcome.summary.deadlines if r.decision.status == "unverified"}),
+    }
+
+
+def story_lines(planted: dict[str, int], found: dict[str, int]) -> tuple[list[str], bool]:
+    """One line per thing the demo plants: planted, found, and whether they agree."""
+    lines = ["== the demo's story: planted in the replicas, found by xxgk =="]
+    for key, label in STORY:
+        verdict = "ok" if planted[key] == found[key] else "MISMATCH"
+        lines.append(f"  {label:<38} planted {planted[key]}  found {found[key]}  {verdict}")
+    as_planted = all(planted[k] == found[k] for k, _ in STORY)
+    lines.append("as planted: yes" if as_planted else "as planted: NO (see MISMATCH above)")
+    return lines, as_planted
 
 
 def _count(values) -> dict[str, int]:
@@ -131,10 +198,3 @@ def _count(values) -> dict[str, int]:
     for v in values:
         out[v or "?"] = out.get(v or "?", 0) + 1
     return out
-
-
-def _reread(db: Path):
-    from storage import Archive
-
-    with Archive(db) as archive:
-        return archive.reports.list()

@@ -4,6 +4,9 @@ The world says what is true of a portal wherever the server listens (paths, agen
 module adds what depends on the server (the base URL, its host as the only domain) and what holds for every
 replica portal: `verified: true`, honest here because `xxgk demo` serves these pages and crawls them in the same
 run. The entries are `crawler.registry`'s own Portal and Agency, so the fields are the ones the loader reads.
+
+A portal the world declares `down` is in the registry only when a `down_url` is given: the base URL of a port the
+server holds closed, so that a crawl of it is refused at once (verified, and yet it cannot be checked).
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ HEADER = (
 _WIDTH = 1 << 16  # never fold a note or a URL across lines
 
 
-def replica_registry(base_url: str) -> Registry:
-    """Every replica portal as the crawler must see it when the server answers at `base_url`."""
+def replica_registry(base_url: str, down_url: str | None = None) -> Registry:
+    """Every replica portal as the crawler must see it when the server answers at `base_url` (and the down
+    portal, on `down_url`, when given)."""
     domains = (urlsplit(base_url).hostname or "",)
-    return Registry(tuple(_portal(p, base_url, domains) for p in world.PORTALS))
+    portals = []
+    for p in world.PORTALS:
+        if not p.down:
+            portals.append(_portal(p, base_url, domains))
+        elif down_url:
+            portals.append(_portal(p, down_url, (urlsplit(down_url).hostname or "",)))
+    return Registry(tuple(portals))
 
 
 def _portal(p: world.Portal, base: str, domains: tuple[str, ...]) -> Portal:
@@ -61,9 +71,9 @@ def _agency(a: world.Agency, p: world.Portal, listing_url: str) -> Agency:
     )
 
 
-def registry_yaml(base_url: str) -> str:
-    """The registry as a YAML file that `crawler.registry.load_registry` reads back to `replica_registry(base_url)`."""
-    data = {"portals": [_plain(dataclasses.asdict(p)) for p in replica_registry(base_url).portals]}
+def registry_yaml(base_url: str, down_url: str | None = None) -> str:
+    """The registry as a YAML file that `crawler.registry.load_registry` reads back to `replica_registry(…)`."""
+    data = {"portals": [_plain(dataclasses.asdict(p)) for p in replica_registry(base_url, down_url).portals]}
     body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=_WIDTH)
     return HEADER.format(base=base_url) + body
 

@@ -3,7 +3,10 @@
     with ReplicaServer() as replica:          # builds (and caches) the reports, then serves on 127.0.0.1
         print(replica.base_url)
         replica.registry_path(tmpdir)         # a registry whose portals point here (verified: true)
-        replica.set_epoch(2)                  # the edited report changes: the next crawl sees a new version
+        replica.set_epoch(2)                  # the edited report changes, one report is taken down
+
+    ReplicaServer(down_portal=True) also holds a port closed (bound, never listening) for the world's down portal,
+    and its registry points that portal there: connections are refused at once, for as long as the server runs.
 
 Static resources answer conditional GETs (ETag / If-None-Match, Last-Modified / If-Modified-Since) with 304, as
 real portals behind nginx do. `hits` counts requests per path, for tests.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 from collections import Counter
 from email.utils import format_datetime, parsedate_to_datetime
@@ -34,9 +38,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class ReplicaServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, down_portal: bool = False):
         self.host = host
         self.port = port
+        self.down_portal = down_portal
+        self._closed: socket.socket | None = None
         self.published = world.build()
         self.assets = assets_for(self.published)
         self.epoch = 1
@@ -69,6 +75,10 @@ class ReplicaServer:
 
         self._server = _Server((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
+        if self.down_portal:
+            # Bound and never listening: nobody else can take the port, and every connection to it is refused.
+            self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._closed.bind((self.host, 0))
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         return self
 
@@ -77,6 +87,9 @@ class ReplicaServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._closed is not None:
+            self._closed.close()
+            self._closed = None
 
     def __enter__(self) -> ReplicaServer:
         return self.start()
@@ -87,6 +100,11 @@ class ReplicaServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def down_url(self) -> str | None:
+        """Where the down portal "answers" (a closed port), when the server was asked for one."""
+        return f"http://{self.host}:{self._closed.getsockname()[1]}" if self._closed is not None else None
 
     # --- what it serves -----------------------------------------------------------------------------------
     def site(self, epoch: int | None = None) -> Site:
@@ -106,7 +124,7 @@ class ReplicaServer:
 
     def registry_text(self) -> str:
         """The replica portals' registry, pointing here: generated from the world, which declares each portal once."""
-        return registry_yaml(self.base_url)
+        return registry_yaml(self.base_url, self.down_url)
 
     def registry_path(self, directory: str | Path) -> Path:
         path = Path(directory) / "registry.yaml"

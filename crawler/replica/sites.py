@@ -120,7 +120,14 @@ def build_site(published: list[Published], assets: Assets, base: str, epoch: int
         b"User-agent: *\nDisallow: /_replica/\nDisallow: /dadukou/private/\n", "text/plain; charset=utf-8"
     )
     for p in PORTALS:
-        pubs = sorted((x for x in published if x.portal == p.id), key=lambda x: (x.published, x.docid), reverse=True)
+        if p.down:
+            continue  # its registry entry points elsewhere: a port where nothing listens
+        # A report taken down in this epoch is neither listed nor served (its page answers 404).
+        pubs = sorted(
+            (x for x in published if x.portal == p.id and x.listed(epoch)),
+            key=lambda x: (x.published, x.docid),
+            reverse=True,
+        )
         builder = {"trs": _trs, "hanweb": _hanweb, "jsonapi": _jsonapi, "fujian": _fujian}.get(p.cms)
         if p.id == "demo-jiaxing":
             builder = _jsjiaxing

@@ -11,6 +11,9 @@ The story the demo tells lives here, as data:
   with no date at all (Last-Modified); links to a look-alike domain and to private addresses.
 - 榕溪县 (fictional, Fujian platform): 21 reports, the first 10 static, the rest only through the search API;
   PDFs behind the "全真版" viewer.
+- 沈阳's 人防办 takes its 2019 report down in epoch 2: gone from the list, its page answers 404.
+- 桐溪县 (fictional) never answers: its registry entry points at a port where nothing listens (only when the
+  server is asked for it, see ReplicaServer(down_portal=True)), so its agency cannot be verified.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Portal:
     listing: str | None = None  # the report list's path, when the crawl starts elsewhere (a home page)
     js: bool = False
     options: dict = field(default_factory=dict)
+    down: bool = False  # never answers: nothing is served for it, and its registry entry points at a closed port
 
     @property
     def listing_path(self) -> str:
@@ -74,8 +78,13 @@ class Published:
     fmt: str  # where the report is: html (the page) | pdf | docx | doc | zip (a docx inside) | json (API body)
     reports: dict[int, Report]  # epoch → content (an edited report has two)
     docid: int
-    case: str | None = None  # late | inconsistent | edited | dates_disagree | no_date
+    case: str | None = None  # late | inconsistent | edited | dates_disagree | no_date | taken_down
     url_date: date | None = None  # when the URL's date differs from the published date
+    withdrawn: int | None = None  # the epoch from which the portal no longer lists it and its page answers 404
+
+    def listed(self, epoch: int) -> bool:
+        """The portal publishes it in this epoch (lists it and serves it)."""
+        return self.withdrawn is None or epoch < self.withdrawn
 
     def report(self, epoch: int) -> Report:
         return self.reports.get(epoch) or self.reports[min(self.reports)]
@@ -172,6 +181,19 @@ PORTALS: list[Portal] = [
         level="county",
         note="Fujian platform replica — 10 reports static, the rest only through /fjdzapp/search. The county is fictional.",
     ),
+    Portal(
+        "demo-tongxi",
+        "trs",
+        "桐溪县人民政府（复制站，虚构，不应答）",
+        "/tongxi",
+        "/tongxi/zwgk/zfxxgk/zfxxgknb/index.html",
+        [Agency("桐溪县人民政府", "government")],
+        province="福建省",
+        county="桐溪县",
+        level="county",
+        note="A portal that never answers (connection refused): its agency is unverified, never missing. The county is fictional.",
+        down=True,
+    ),
 ]
 
 # (portal, agency) → formats by year: where the report lives. Default: the page itself (html).
@@ -198,6 +220,7 @@ _INCONSISTENT = {("demo-shenyang", "沈阳市人民政府", 2022)}
 _EDITED = {("demo-dadukou", "重庆市大渡口区人民政府", 2023)}
 _DATES_DISAGREE = {("demo-shenyang", "沈阳市人民政府", 2021)}
 _NO_DATE = {("demo-dadukou", "重庆市大渡口区人民政府", 2019)}
+_TAKEN_DOWN = {("demo-shenyang", "沈阳市人民防空办公室", 2019): 2}  # → the epoch from which it is gone
 # Governments publish bigger numbers: scale their generated figures up.
 _SCALE = {"government": 12, "department": 1}
 
@@ -231,6 +254,8 @@ def build() -> list[Published]:
     out: list[Published] = []
     docid = 1000
     for portal in PORTALS:
+        if portal.down:
+            continue  # publishes nothing anyone can fetch
         for agency in portal.agencies:
             figures = _figures(agency)
             for year in YEARS:
@@ -261,9 +286,26 @@ def build() -> list[Published]:
                     case, url_date = "dates_disagree", published + timedelta(days=3)
                 if key in _NO_DATE:
                     case = "no_date"
+                withdrawn = _TAKEN_DOWN.get(key)
+                if withdrawn:
+                    case = "taken_down"
                 fmt = _FORMATS.get((portal.id, agency.name), {}).get(year, "html")
-                out.append(Published(portal.id, agency, year, published, fmt, reports, docid, case, url_date))
+                out.append(
+                    Published(portal.id, agency, year, published, fmt, reports, docid, case, url_date, withdrawn)
+                )
     return out
+
+
+def planted() -> dict[str, int]:
+    """What the demo's story plants, by what `xxgk check` must find: the demo checks exactly these counts."""
+    return {
+        "late": len(_LATE),
+        "missing": len(_MISSING),
+        "inconsistent": len(_INCONSISTENT),  # the edited report is inconsistent only until its correction
+        "edited": len(_EDITED),
+        "taken_down": len(_TAKEN_DOWN),
+        "unverified": sum(len(p.agencies) for p in PORTALS if p.down),
+    }
 
 
 def portal(portal_id: str) -> Portal:
