@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crawler.model import Finding, ParseError
+from crawler.parsing import limits
 from crawler.parsing.readers.pdf_grid import Grid, Segment, lattice
 from crawler.parsing.readers.pdf_layout import Char
 from crawler.parsing.values import UNREADABLE, classify, is_number
@@ -229,6 +230,9 @@ def _digit_pass(clean: np.ndarray, grids: list[Grid], words: list[_Word], timeou
 def ocr_page(page, timeout: float = PAGE_TIMEOUT) -> OcrPage:
     """Read one pdfium page by OCR. Raises subprocess.TimeoutExpired past `timeout`."""
     scale = DPI / 72
+    width, height = page.get_size()
+    if width * height * scale * scale > limits.RENDER_PIXELS:  # a page can claim to be 200 inches square
+        raise limits.too_large(f"a page of the PDF renders to more than {limits.RENDER_PIXELS:,} pixels")
     gray = np.asarray(page.render(scale=scale, grayscale=True).to_pil().convert("L"))
     horiz, vert, clean = ruling_lines(gray, scale)
     grids = lattice(horiz, vert)

@@ -292,6 +292,183 @@ def docx_zip_bomb(size: int = 1 << 30) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Memory bombs in tiny files: markup or streams that expand to gigabytes when read naively.
+
+_BOMB_TITLE = "某市人民政府2023年政府信息公开工作年度报告"
+
+
+def html_span_bomb(rows: int = 1000) -> bytes:
+    """A ~56 KB HTML table whose every row starts with `colspan=1000 rowspan=0`: each such cell covers 1000
+    columns down to the end of the table, so a naive grid grows as rows² × 1000 positions."""
+    body = "".join("<tr><td colspan=1000 rowspan=0>1</td><td>2</td></tr>" for _ in range(rows))
+    return f"<html><head><meta charset='utf-8'><title>{_BOMB_TITLE}</title></head><body><h1>{_BOMB_TITLE}</h1><table>{body}</table></body></html>".encode()
+
+
+def docx_span_bomb(rows: int = 5000, cells: int = 50) -> bytes:
+    """A ~180 KB DOCX: a table whose every cell carries `gridSpan=1000`, so rows × cells × 1000 grid positions."""
+    tc = '<w:tc><w:tcPr><w:gridSpan w:val="1000"/></w:tcPr><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc>'
+    table = "<w:tbl>" + ("<w:tr>" + tc * cells + "</w:tr>") * rows + "</w:tbl>"
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{_W_NS}"><w:body>'
+        f"<w:p><w:r><w:t>{_BOMB_TITLE}</w:t></w:r></w:p>{table}</w:body></w:document>"
+    )
+    return _replace_member(minimal_docx(), "word/document.xml", xml.encode())
+
+
+def _zlib_zeros(size: int) -> bytes:
+    """A zlib stream (PDF FlateDecode) of `size` zero bytes, cheaply built from repeated raw deflate blocks."""
+    raw, _ = _deflated_zeros(size)
+    adler, chunk = 1, bytes(1 << 20)
+    for _ in range(size // len(chunk)):
+        adler = zlib.adler32(chunk, adler)
+    adler = zlib.adler32(chunk[: size % len(chunk)], adler)
+    return b"\x78\xda" + raw + struct.pack(">I", adler)
+
+
+def pdf_flate_bomb(size: int = 2 << 30, uses: int = 8) -> bytes:
+    """A ~2 MB PDF whose one page lists the same Flate content stream `uses` times; the stream inflates to
+    `size` bytes (2 GiB), so a reader that concatenates the page's content asks for size × uses."""
+    return pdf_reused_stream(_zlib_zeros(size), b"/FlateDecode", uses)
+
+
+def pdf_reused_stream(encoded: bytes, filters: bytes, uses: int, *, indirect_filter: bool = False) -> bytes:
+    """One page whose /Contents lists object 4, a stream of `encoded` bytes under `filters`, `uses` times.
+    With `indirect_filter`, /Filter is a reference to object 5 (pdfium resolves it)."""
+    contents = b" ".join(b"4 0 R" for _ in range(uses))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [" + contents + b"] >>",
+        b"<< /Length %d /Filter %s >>\nstream\n" % (len(encoded), b"5 0 R" if indirect_filter else filters)
+        + encoded
+        + b"\nendstream",
+    ]
+    return _pdf(objects + [filters] if indirect_filter else objects)
+
+
+def pdf_packed_page_bomb(size: int = 10 << 20, uses: int = 8) -> bytes:
+    """A PDF 1.5 file whose page dictionary and its /Contents array sit inside a compressed object stream
+    (found through a cross-reference stream), the array listing one Flate stream of `size` bytes `uses` times."""
+    stream = _zlib_zeros(size)
+    packed = [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R >>",
+        b"[" + b" ".join(b"4 0 R" for _ in range(uses)) + b"]",
+    ]
+    offsets, body = [], b""
+    for obj in packed:
+        offsets.append(len(body))
+        body += obj + b"\n"
+    header = b" ".join(b"%d %d" % (num, off) for num, off in zip((3, 5), offsets, strict=True)) + b"\n"
+    objstm = zlib.compress(header + body)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    top = [
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (4, b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"),
+        (
+            6,
+            b"<< /Type /ObjStm /N 2 /First %d /Length %d /Filter /FlateDecode >>\nstream\n" % (len(header), len(objstm))
+            + objstm
+            + b"\nendstream",
+        ),
+    ]
+    where = {}
+    for num, obj in top:
+        where[num] = len(out)
+        out += b"%d 0 obj\n" % num + obj + b"\nendobj\n"
+    xref_at = len(out)
+    rows = [b"\x00\x00\x00\x00\x00\xff\xff"]  # object 0: free
+    for num in range(1, 7):
+        if num in where:
+            rows.append(b"\x01" + struct.pack(">IH", where[num], 0))
+        else:  # 3 and 5 are packed in object stream 6, at index 0 and 1
+            rows.append(b"\x02" + struct.pack(">IH", 6, 0 if num == 3 else 1))
+    rows.append(b"\x01" + struct.pack(">IH", xref_at, 0))  # object 7: the xref stream itself
+    table = b"".join(rows)
+    out += (
+        b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(table)
+        + table
+        + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    )
+    return bytes(out)
+
+
+def lzw_zeros(cycles: int) -> bytes:
+    """PDF LZW (early change) of runs of zero bytes: each code spells one more zero than the last, so a table
+    of 4096 codes spells 7.4 million zeros from 6 KB; `cycles` tables, each opened by a clear code."""
+    codes: list[int] = []
+    for _ in range(cycles):
+        codes += [256, 0, *range(258, 4095)]
+    codes.append(257)
+    out, acc, bits, width, size = bytearray(), 0, 0, 9, 258
+    for code in codes:
+        acc, bits = (acc << width) | code, bits + width
+        while bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+        acc &= (1 << bits) - 1
+        if code == 256:
+            width, size = 9, 258
+            continue
+        if code != 0 or size > 258:
+            size += 1
+        if size + 1 >= 1 << width and width < 12:
+            width += 1
+    if bits:
+        out.append((acc << (8 - bits)) & 0xFF)
+    return bytes(out)
+
+
+def xlsx_merge_bomb() -> bytes:
+    """An XLSX of a few KB whose sheet merges A1:XFD1048576: openpyxl makes an object per covered cell."""
+    base = minimal_xlsx()
+    sheet = zipfile.ZipFile(io.BytesIO(base)).read("xl/worksheets/sheet1.xml")
+    merged = sheet.replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'
+    )
+    return _replace_member(base, "xl/worksheets/sheet1.xml", merged)
+
+
+def xls_extent_bomb(merge: bool = False) -> bytes:
+    """An XLS with a title in A1 and one more cell at the sheet's far corner (row 65536, column 256), so the
+    sheet is read as 16.7 million positions; with `merge`, that whole rectangle is one merged range instead."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("s")
+    sheet.write(0, 0, _BOMB_TITLE)
+    if merge:  # the MERGEDCELLS record alone (write_merge would also write 16.7 million blank cells)
+        sheet.merged_ranges.append((0, 65535, 0, 255))
+    else:
+        sheet.write(65535, 255, "1")
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def docx_external_altchunk(title: str | None = None) -> bytes:
+    """A DOCX whose body is an altChunk whose relationship points outside the package (TargetMode External),
+    after an optional title paragraph."""
+    base = minimal_docx()
+    rels_name = "word/_rels/document.xml.rels"
+    rels = zipfile.ZipFile(io.BytesIO(base)).read(rels_name)
+    rels = rels.replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdChunk" TargetMode="External" Target="http://example.invalid/chunk.htm" '
+        b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk"/></Relationships>',
+    )
+    para = f"<w:p><w:r><w:t>{title}</w:t></w:r></w:p>" if title else ""
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{_W_NS}" xmlns:r="{_R_NS}">'
+        f'<w:body>{para}<w:altChunk r:id="rIdChunk"/></w:body></w:document>'
+    )
+    return _replace_member(_replace_member(base, rels_name, rels), "word/document.xml", xml.encode())
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Oversized and garbled text.
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from crawler.model import ParseError
 from crawler.parsing.document import Document
 
@@ -12,34 +14,43 @@ _UNSUPPORTED = {
     "ofd": ("unsupported", "OFD documents are not supported yet"),
 }
 
+Reader = Callable[..., Document]  # reader(data, fmt, **options)
 
-def read_document(data: bytes, fmt: str, **options) -> Document:
-    """Dispatch on the sniffed format. Imports are lazy: a reader's dependencies load on use."""
+
+def reader(fmt: str) -> Reader:
+    """The reader of the sniffed format, imported on first use with the libraries it needs (a reader module
+    imports them at its top), or ParseError for a format xxgk does not read. The parse sandbox asks for it
+    before it forks, so that every child starts with the reader loaded rather than importing it again."""
     if fmt in _UNSUPPORTED:
         reason, message = _UNSUPPORTED[fmt]
         raise ParseError(reason, message)
     if fmt == "text":
         from crawler.parsing.readers.text import read_text
 
-        return read_text(data)
+        return lambda data, fmt, **_: read_text(data)
     if fmt == "html":
         from crawler.parsing.readers.html import read_html
 
-        return read_html(data)
+        return lambda data, fmt, **_: read_html(data)
     if fmt == "docx":
         from crawler.parsing.readers.docx import read_docx
 
-        return read_docx(data)
+        return lambda data, fmt, **_: read_docx(data)
     if fmt == "pdf":
         from crawler.parsing.readers.pdf import read_pdf
 
-        return read_pdf(data, **options)
+        return lambda data, fmt, **options: read_pdf(data, **options)
     if fmt in ("xlsx", "xls"):
         from crawler.parsing.readers.sheet import read_sheet
 
-        return read_sheet(data, fmt)
+        return lambda data, fmt, **_: read_sheet(data, fmt)
     if fmt in ("doc", "wps", "rtf"):
         from crawler.parsing.readers.office import read_office
 
-        return read_office(data, fmt)
+        return lambda data, fmt, **_: read_office(data, fmt)
     raise ParseError("unsupported", f"unsupported format: {fmt}")
+
+
+def read_document(data: bytes, fmt: str, **options) -> Document:
+    """Dispatch on the sniffed format."""
+    return reader(fmt)(data, fmt, **options)

@@ -14,6 +14,7 @@ import re
 from lxml import etree
 
 from crawler.model import ParseError
+from crawler.parsing import limits
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.text import decode
 
@@ -45,7 +46,6 @@ _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s
 _SPACE = re.compile(r"[ \t\r\n\f\v\xa0]+")
 _DECLARED = re.compile(rb"""<meta[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_MAX_SPAN = 1000  # the HTML limit for colspan; rowspan is capped by the rows left
 _BODY_SHARE = 0.7  # the body holds at least this share of the page's non-link text
 
 
@@ -268,9 +268,11 @@ def _widen(body, frames: set, size: dict):
 
 # ---- text and tables ------------------------------------------------------------------------
 class _Lines:
-    """Collects inline text into lines; block boundaries and <br> end a line."""
+    """Collects inline text into lines; block boundaries and <br> end a line. Tables met on the way are
+    laid out against the document's one grid budget."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: limits.Budget) -> None:
+        self.budget = budget
         self.blocks: list[str | Table] = []
         self._buf: list[str] = []
 
@@ -324,17 +326,21 @@ def _span(value: str | None, limit: int) -> int:
     return max(1, min(n, limit))
 
 
-def _cell_text(td) -> str:
+def _cell_text(td, budget: limits.Budget) -> str:
     if len(td) == 0:  # the common case, plain text: no walk needed
         return _SPACE.sub(" ", td.text or "").strip()
-    lines = _Lines()
+    lines = _Lines(budget)
     _walk_children(td, lines)
     lines.newline()
     return "\n".join(b for b in lines.blocks if isinstance(b, str))
 
 
-def grid(table) -> Table:
-    """Expand rowspan/colspan: text in the top-left position of a merged cell, None where it covers."""
+def grid(table, budget: limits.Budget) -> Table:
+    """Expand rowspan/colspan: text in the top-left position of a merged cell, None where it covers.
+
+    Every position a cell covers and every row is charged to `budget` before it is laid out: `rowspan=0`
+    reaches to the end of the table, so a few kilobytes of such cells would otherwise cover rows² × 1000
+    positions."""
     rows = _rows(table)
     taken: list[set[int]] = [set() for _ in rows]  # grid columns occupied, per row
     out: list[list[str | None]] = []
@@ -344,13 +350,15 @@ def grid(table) -> Table:
         for td in _cells(tr):
             while c in taken[r]:
                 c += 1
-            colspan = _span(td.get("colspan"), _MAX_SPAN)
+            colspan = _span(td.get("colspan"), limits.SPAN)
             rowspan = _span(td.get("rowspan"), len(rows) - r)
-            placed[c] = _cell_text(td)
+            budget.take(colspan * rowspan)
+            placed[c] = _cell_text(td, budget)
             for dr in range(rowspan):
                 taken[r + dr].update(range(c, c + colspan))
             c += colspan
         width = max(taken[r], default=-1) + 1
+        budget.take(max(1, width))
         row = [placed.get(cc) for cc in range(width)]
         if any(row):  # rows that print nothing (Word's zero-height sizing row) are not table rows
             out.append(row)
@@ -379,7 +387,7 @@ def _walk(el, lines: _Lines) -> None:
                     _walk_children(td, lines)
                     lines.newline()
         else:
-            lines.table(grid(el))
+            lines.table(grid(el, lines.budget))
         return
     block = tag in _BLOCK_TAGS
     if block:
@@ -396,7 +404,8 @@ def _walk_children(el, lines: _Lines) -> None:
         lines.text(child.tail)
 
 
-def read_html(data: bytes) -> Document:
+def read_html(data: bytes, budget: limits.Budget | None = None) -> Document:
+    """`budget`: the grid budget of an enclosing document (an HTML chunk inside a DOCX shares the DOCX's)."""
     root = _parse(decode_html(data))
     title = _title_hint(root)
     try:
@@ -404,7 +413,7 @@ def read_html(data: bytes) -> Document:
     except ValueError as e:  # lxml refuses control characters it meets while re-joining text
         raise ParseError("unreadable", f"the HTML cannot be read ({e})") from e
     body = find_body(root)
-    lines = _Lines()
+    lines = _Lines(budget or limits.Budget("HTML"))
     try:
         _walk(body, lines)
     except RecursionError as e:

@@ -12,8 +12,13 @@ import os
 import re
 import subprocess
 
+import pypdfium2 as pdfium
+
 from crawler.model import Finding, ParseError
+from crawler.parsing import limits
 from crawler.parsing.document import Document, Table
+from crawler.parsing.readers.pdf_layout import digital_page, read_layout
+from crawler.parsing.readers.pdf_streams import check_streams
 
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d{1,3}\s*/\s*\d{1,3})\s*$"
@@ -36,8 +41,9 @@ def strip_page_numbers(blocks: list[str | Table]) -> list[str | Table]:
 
 
 def _open(data: bytes):
-    import pypdfium2 as pdfium
-
+    """The PDF opened by pdfium, once its streams are known to inflate within the limits (pdfium aborts the
+    process when an allocation fails) and its page count is within PAGES."""
+    check_streams(data)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
@@ -48,12 +54,13 @@ def _open(data: bytes):
     if b"%%EOF" not in data[-_TAIL:]:
         pdf.close()
         raise ParseError("unreadable", "the PDF is truncated (no %%EOF at its end): an incomplete download?")
+    if len(pdf) > limits.PAGES:
+        pdf.close()
+        raise limits.too_large(f"the PDF has more than {limits.PAGES:,} pages")
     return pdf
 
 
 def _page_texts(pdf) -> list[str]:
-    import pypdfium2 as pdfium
-
     try:
         return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
     except pdfium.PdfiumError as e:
@@ -72,8 +79,6 @@ def _without_text(pages: list[int]) -> Finding:
 
 
 def _layout(data: bytes, title: str | None, findings: list[Finding]) -> Document:
-    from crawler.parsing.readers.pdf_layout import read_layout
-
     pdf = _open(data)
     try:
         doc = read_layout(pdf)
@@ -86,8 +91,7 @@ def _layout(data: bytes, title: str | None, findings: list[Finding]) -> Document
 def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
     """The positional reading with OCR for the scanned pages (the whole document: positions
     are all OCR gives, so there is no cheaper reading to try first)."""
-    from crawler.parsing import ocr
-    from crawler.parsing.readers.pdf_layout import digital_page, read_layout
+    from crawler.parsing import ocr  # numpy and tesseract: only when OCR is on
 
     doubtful: list[str] = []
     failed: list[int] = []
@@ -111,7 +115,8 @@ def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
     return doc
 
 
-def _ocr_enabled(requested: bool) -> bool:
+def ocr_enabled(requested: bool) -> bool:
+    """OCR asked for by the caller or by XXGK_OCR."""
     return requested or os.environ.get("XXGK_OCR", "").strip().lower() in ("1", "true", "yes")
 
 
@@ -124,7 +129,7 @@ def read_pdf(data: bytes, ocr: bool = False) -> Document:
             raise ParseError("unreadable", "the PDF has no pages")
         title = (pdf.get_metadata_dict() or {}).get("Title") or None
         scanned = [i for i, t in enumerate(texts) if not t.strip()]
-        if scanned and _ocr_enabled(ocr):
+        if scanned and ocr_enabled(ocr):
             return _ocr(pdf, scanned, title)
     finally:
         pdf.close()

@@ -12,6 +12,8 @@ import ctypes
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from crawler.parsing import limits
+
 _SNAP = 2.0  # points: borders closer than this are one border
 _THIN = 2.5  # a path thinner than this is a ruling line
 _MIN_GAP = 4.0  # grid lines closer than this are a double border, not a row or column
@@ -226,6 +228,8 @@ def _grid(horiz: list[Segment], vert: list[Segment]) -> Grid | None:
     if len(xs) < 3 or len(ys) < 3:
         return None  # a box around a paragraph, not a table
     rows, cols = len(ys) - 1, len(xs) - 1
+    if rows * cols > limits.PDF_GRID_CELLS:  # each position below is a scan of the page's lines
+        raise limits.too_large(f"a ruled table of the PDF has more than {limits.PDF_GRID_CELLS:,} cells")
     parent = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
 
     def find(p: tuple[int, int]) -> tuple[int, int]:
@@ -251,6 +255,8 @@ def _grid(horiz: list[Segment], vert: list[Segment]) -> Grid | None:
 def lattice(horiz: list[Segment], vert: list[Segment]) -> list[Grid]:
     """The tables that horizontal and vertical ruling lines draw, top to bottom."""
     horiz, vert = _merge(horiz), _merge(vert)
+    if len(horiz) + len(vert) > limits.PDF_RULING_LINES:  # grouping them compares every pair
+        raise limits.too_large(f"a page of the PDF draws more than {limits.PDF_RULING_LINES:,} ruling lines")
     grids = [g for hs, vs in _groups(horiz, vert) if hs and vs for g in [_grid(hs, vs)] if g]
     return sorted(grids, key=lambda g: -g.ys[0])
 

@@ -3,16 +3,27 @@
 openpyxl loads XLSX in its normal mode: read-only mode does not report merged ranges, and the
 package is size- and entity-checked first. XLS goes through xlrd with formatting info (which is
 where it keeps merged ranges).
+
+Both libraries lay out more than the file holds: openpyxl makes an object for every cell a merged
+range covers (A1:XFD1048576 is 17 billion of them), and a sheet is read as the rectangle up to its
+last cell. Merged areas and sheet extents are charged to the grid budget before either happens.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from datetime import date, datetime, time
 
+import openpyxl
+import xlrd
+from openpyxl.cell.cell import MergedCell
+from openpyxl.utils.cell import range_boundaries
+
 from crawler.model import Finding, ParseError
+from crawler.parsing import limits
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.docx import check_package
 
@@ -70,8 +81,6 @@ def regions(rows: list[list[Cell]]) -> list[Table]:
 
 
 def _open_xlsx(data: bytes, data_only: bool):
-    import openpyxl
-
     try:
         return openpyxl.load_workbook(io.BytesIO(data), data_only=data_only, read_only=False)
     except Exception as e:  # openpyxl raises many types for a damaged package
@@ -84,12 +93,44 @@ def _has_formulas(data: bytes) -> bool:
         return any(b"<f>" in xml or b"<f " in xml for xml in sheets)
 
 
+_MERGE = re.compile(rb"""<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*["']([^"']{1,64})["']""")
+_XLSX_ROWS, _XLSX_COLUMNS = 1 << 20, 1 << 14  # a reference without rows (A:C) or columns (1:3) means all
+
+
+def _merged_area(ref: bytes) -> int:
+    """Positions a merged range covers, as openpyxl reads the reference (open ends reach the sheet's edge)."""
+    try:
+        c0, r0, c1, r1 = range_boundaries(ref.decode("ascii"))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return 0  # openpyxl refuses it too
+    cols = (c1 or _XLSX_COLUMNS) - (c0 or 1) + 1
+    rows = (r1 or _XLSX_ROWS) - (r0 or 1) + 1
+    return max(1, cols) * max(1, rows)
+
+
+def _charge_merges(data: bytes, budget: limits.Budget) -> None:
+    """Charge every merged range of every worksheet before openpyxl lays them out, reading the XML in
+    chunks (a chunk is cut after its last complete tag, so no range is missed or counted twice)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            pending = b""
+            with zf.open(name) as fh:
+                while chunk := fh.read(1 << 20):
+                    pending += chunk
+                    cut = pending.rfind(b">") + 1
+                    for m in _MERGE.finditer(pending, 0, cut):
+                        budget.take(_merged_area(m[1]))
+                    pending = pending[cut:]
+
+
 def _xlsx_tables(data: bytes) -> tuple[list[Table], list[Finding]]:
     """Tables of the visible sheets, and a finding for formulas saved without their results
     (files written by generators rather than Excel): those cells read blank, never computed here."""
     check_package(data, "XLSX")
-    from openpyxl.cell.cell import MergedCell
-
+    budget = limits.Budget("XLSX")
+    _charge_merges(data, budget)
     book = _open_xlsx(data, data_only=True)
     formulas = _open_xlsx(data, data_only=False) if _has_formulas(data) else None
     tables: list[Table] = []
@@ -97,6 +138,7 @@ def _xlsx_tables(data: bytes) -> tuple[list[Table], list[Finding]]:
     for ws in book.worksheets:
         if ws.sheet_state != "visible":
             continue
+        budget.take(ws.max_row * ws.max_column)  # iter_rows makes every position up to the last cell
         rows = [[None if isinstance(c, MergedCell) else _value_text(c.value) for c in row] for row in ws.iter_rows()]
         tables += regions(rows)
         if formulas is not None:
@@ -121,10 +163,9 @@ def _xlsx_tables(data: bytes) -> tuple[list[Table], list[Finding]]:
 
 
 def _xls_tables(data: bytes) -> list[Table]:
-    import xlrd
-
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True)
+        # ragged rows: xlrd would otherwise pad every row to the widest, before any budget is charged
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, ragged_rows=True)
     except xlrd.XLRDError as e:
         if "encrypt" in str(e).lower():
             raise ParseError("encrypted", "the XLS workbook is encrypted (password required)") from e
@@ -132,12 +173,17 @@ def _xls_tables(data: bytes) -> list[Table]:
     except Exception as e:  # xlrd's compound-document reader raises assorted errors on damage
         raise ParseError("unreadable", f"the XLS cannot be opened ({type(e).__name__}: {e})") from e
     tables = []
+    budget = limits.Budget("XLS")
     for sheet in book.sheets():
         if sheet.visibility != 0:
             continue
+        budget.take(sheet.nrows * sheet.ncols)
+        merged = [(rlo, min(rhi, sheet.nrows), clo, min(chi, sheet.ncols)) for rlo, rhi, clo, chi in sheet.merged_cells]
+        for rlo, rhi, clo, chi in merged:
+            budget.take(max(0, rhi - rlo) * max(0, chi - clo))
         covered = {
             (r, c)
-            for rlo, rhi, clo, chi in sheet.merged_cells
+            for rlo, rhi, clo, chi in merged
             for r in range(rlo, rhi)
             for c in range(clo, chi)
             if (r, c) != (rlo, clo)
@@ -145,9 +191,13 @@ def _xls_tables(data: bytes) -> list[Table]:
         rows: list[list[Cell]] = []
         for r in range(sheet.nrows):
             row: list[Cell] = []
+            width = sheet.row_len(r)
             for c in range(sheet.ncols):
                 if (r, c) in covered:
                     row.append(None)
+                    continue
+                if c >= width:  # past the row's last cell: what xlrd would have padded with
+                    row.append("")
                     continue
                 cell = sheet.cell(r, c)
                 if cell.ctype == xlrd.XL_CELL_DATE:
