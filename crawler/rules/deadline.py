@@ -32,7 +32,7 @@ SUCCESSFUL_CRAWL = ("ok", "empty", "partial")
 REASONS = ("never_crawled", "crawl_failed", "listing_incomplete", "listing_unproven")
 REASON_TEXT = {
     "never_crawled": "截止日期后未采集过该门户",
-    "crawl_failed": "截止日期后的采集均未成功",
+    "crawl_failed": "截止日期后没有一次采集成功看到年报栏目（门户无法访问，或栏目中没有任何年报条目）",
     "listing_incomplete": "年报栏目未能完整采集（有列表页失败或达到页数上限）",
     "listing_unproven": "尚无证据表明该栏目是该机关发布年报之处（登记表未核实，存档中也没有该机关其他年度的报告）",
 }
