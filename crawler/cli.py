@@ -63,12 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def last_resort(command: str, error: BaseException) -> int:
+def last_resort(command: str | None, error: BaseException) -> int:
     """One line for an error no command handled: the exception, where it was raised, and its message.
     The traceback is for a developer (XXGK_DEBUG=1), not for the operator reading a cron mail."""
     if os.environ.get("XXGK_DEBUG", "").strip().lower() in ("1", "true", "yes"):
         traceback.print_exception(error)
-    print(f"{PROG} {command}: {_what_failed(error)}: {_message(error)}", file=sys.stderr)
+    who = f"{PROG} {command}" if command else PROG
+    print(f"{who}: {_what_failed(error)}: {_message(error)}", file=sys.stderr)
     return EXIT_FATAL
 
 
@@ -98,7 +99,7 @@ def _short_path(filename: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    command = "?"
+    command = None  # until the arguments are parsed
     try:
         args = build_parser().parse_args(argv)
         command = args.command

@@ -48,18 +48,16 @@ def refuse_unusable(args: argparse.Namespace, command: str) -> int | None:
     return None
 
 
-def unreadable(db: Path) -> str | None:
-    """Why the archive at `db` cannot even be read (a corrupt header, a damaged schema page, not a database), or
-    None. Read-only and cheap (the schema only), so `xxgk run` can say so in one line before crawling into it."""
+def unusable(db: Path) -> str | None:
+    """Why the archive at `db` cannot be opened (a corrupt header, a damaged schema page, not a database), or
+    None. Opened as every job opens it (brought up to the current schema), so `xxgk run` can say so in one line
+    before crawling into it."""
+    from storage import Archive
     from storage.db import sqlite3
 
     try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
+        Archive(db).close()
+    except (OSError, sqlite3.Error) as e:
         return " ".join(str(e).split())
     return None
 

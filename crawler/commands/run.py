@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from crawler.commands._options import add_archive_options, add_check_options, add_crawl_options
-from crawler.commands.check import archive_path, check_and_notify, refuse_unusable, unreadable
+from crawler.commands.check import archive_path, check_and_notify, refuse_unusable, unusable
 from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 COMMAND = "xxgk run"
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     lock = check_lock(db)
     try:
         with lock:
-            problem = unreadable(db)
+            problem = unusable(db)
             if problem:
                 print(f"{COMMAND}: cannot use the archive {db}: {problem}", file=sys.stderr)
                 return EXIT_FATAL
