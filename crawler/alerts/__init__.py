@@ -4,7 +4,7 @@ health, queued once per fingerprint and state in the archive, delivered through 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -130,6 +130,7 @@ def check_and_alert(
     digest_over: int = DIGEST_OVER,
     echo: Callable[[str], None] = print,
     warn: Callable[[str], None] | None = None,
+    allow_networks: Sequence[str] = (),
 ) -> CheckOutcome:
     """Everything `xxgk check` does, for Python callers (`xxgk run`, `xxgk demo`).
 
@@ -137,12 +138,15 @@ def check_and_alert(
     caller holds the check lock (crawler.commands.check.check_lock) when runs may overlap.
     `alert_since`: push alerts about report years from this one on (default: the current cycle only).
     `warn`: where warnings go (default stderr), e.g. an apprise config every user can read.
+    `allow_networks`: private networks the screenshot browser may reach, as the crawl's --allow-network (also
+    read from $XXGK_ALLOWED_PRIVATE_NETWORKS).
     """
     targets = None
     if notify and not dry_run:
         targets = Targets.load(notify, warn=warn) if warn else Targets.load(notify)
     with Archive(db) as archive:
-        summary = run_checks(archive, registry, today, capture=screenshot.capture if screenshots else None)
+        capture = screenshot.capture if screenshots else None
+        summary = run_checks(archive, registry, today, capture=capture, allow_networks=allow_networks)
         queued = queue_alerts(
             archive,
             registry,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -43,10 +43,12 @@ CROSS_YEAR_SCOPE = "cross_year"
 Capture = Callable[..., list[screenshot.Shot]]  # crawler.monitor.screenshot.capture
 
 
-def allowed_networks() -> tuple:
-    """The private networks the operator lets xxgk reach ($XXGK_ALLOWED_PRIVATE_NETWORKS, as for the crawl):
-    the screenshot browser is held to the same confinement as the crawl that walked the listing."""
-    return parse_networks(os.environ.get("XXGK_ALLOWED_PRIVATE_NETWORKS", ""))
+def allowed_networks(given: Sequence[str] = ()) -> tuple:
+    """The private networks the operator lets xxgk reach (`given`, as --allow-network, and
+    $XXGK_ALLOWED_PRIVATE_NETWORKS, as for the crawl): the screenshot browser is held to the same
+    confinement as the crawl that walked the listing."""
+    named = [*given, *os.environ.get("XXGK_ALLOWED_PRIVATE_NETWORKS", "").split(",")]
+    return parse_networks([n for n in named if n.strip()])
 
 
 def capture_listing(
@@ -224,11 +226,17 @@ def _evidence(e: Expected, year: int, crawls: _Crawls, years: dict[tuple[str, st
 
 
 def check_deadlines(
-    archive: Archive, registry: Registry, today: date, *, capture: Capture | None = screenshot.capture
+    archive: Archive,
+    registry: Registry,
+    today: date,
+    *,
+    capture: Capture | None = screenshot.capture,
+    allow_networks: Sequence[str] = (),
 ) -> list[DeadlineResult]:
     """Decide every (expected reporter, report year) and store the decision with its evidence.
 
-    `capture=None` skips screenshots (the decision is still stored, noting that no proof was taken).
+    `capture=None` skips screenshots (the decision is still stored, noting that no proof was taken);
+    `allow_networks`: private networks the screenshot browser may reach (as the crawl's --allow-network).
     """
     expected = expected_reporters(archive, registry)
     years = archive.reports.years_on_portals()
@@ -251,9 +259,8 @@ def check_deadlines(
             if decision.status == "missing" and previous and previous["status"] == "missing":
                 result.evidence_id = _kept_proof(archive, previous["evidence_id"], decision)
             results.append(result)
-    _take_screenshots(
-        [r for r in results if r.decision.status == "missing" and r.evidence_id is None], archive, capture
-    )
+    needed = [r for r in results if r.decision.status == "missing" and r.evidence_id is None]
+    _take_screenshots(needed, archive, capture, allow_networks)
     with archive.transaction():
         for e in expected:
             archive.agencies.set_kind(e.agency.name, e.agency.kind, e.kind_source)
@@ -269,7 +276,9 @@ def _kept_proof(archive: Archive, evidence_id: int | None, decision: Decision) -
     return evidence_id if shots and pages <= {s["url"] for s in shots} else None
 
 
-def _take_screenshots(needed: list[DeadlineResult], archive: Archive, capture: Capture | None) -> None:
+def _take_screenshots(
+    needed: list[DeadlineResult], archive: Archive, capture: Capture | None, networks: Sequence[str] = ()
+) -> None:
     """Every page of the walked listing, once per check (several agencies often share one), each stored as
     one evidence row; the rows of one verdict share the first page's id (evidence.set_id)."""
     if capture is None:
@@ -278,7 +287,9 @@ def _take_screenshots(needed: list[DeadlineResult], archive: Archive, capture: C
         return
     checked_at = utcnow()
     pages = {u: r.portal for r in needed for u in _pages(r) if r.portal}
-    shots = capture_listing(capture, dict(sorted(pages.items())), checked_at, allowed_networks()) if pages else {}
+    shots = (
+        capture_listing(capture, dict(sorted(pages.items())), checked_at, allowed_networks(networks)) if pages else {}
+    )
     for r in needed:
         pages, errors = _pages(r), []
         first: int | None = None
@@ -355,8 +366,14 @@ def _note(archive: Archive, r: DeadlineResult, today: date) -> str:
 
 
 def run_checks(
-    archive: Archive, registry: Registry, today: date, *, capture: Capture | None = screenshot.capture
+    archive: Archive,
+    registry: Registry,
+    today: date,
+    *,
+    capture: Capture | None = screenshot.capture,
+    allow_networks: Sequence[str] = (),
 ) -> CheckSummary:
     archive.agencies.sync_registry(registry)
     n, cross = check_cross_year(archive)
-    return CheckSummary(n, cross, check_deadlines(archive, registry, today, capture=capture))
+    deadlines = check_deadlines(archive, registry, today, capture=capture, allow_networks=allow_networks)
+    return CheckSummary(n, cross, deadlines)

@@ -6,13 +6,15 @@ import json
 import socket
 import subprocess
 import sys
+from datetime import date
 from importlib import resources
 
 import pytest
 import yaml
 from support.alerting import Recorder, write_config
 
-from crawler.registry import Agency
+from crawler.alerts import check_and_alert
+from crawler.registry import Agency, load_registry
 from crawler.replica import ReplicaServer
 from crawler.rules.deadline import beijing_date
 from storage import Archive
@@ -99,3 +101,35 @@ def test_a_dead_portal_is_unverified_never_missing(tmp_path, registry):
         ]
     finally:
         recorder.close()
+
+
+@pytest.mark.browser
+def test_the_proof_of_absence_shows_every_page_of_the_walked_listing(tmp_path):
+    """沈阳's replica lists its reports on two pages; an agency declared there that never published is missing,
+    and its proof is one stamped screenshot per list page, each linked from the alert."""
+    absent = "沈阳市审计局"
+    with ReplicaServer() as server:
+        full = yaml.safe_load(server.registry_path(tmp_path).read_text(encoding="utf-8"))
+        (portal,) = [p for p in full["portals"] if p["id"] == "demo-shenyang"]
+        portal["agencies"].append({"name": absent, "kind": "department", "province": "辽宁省", "first_year": 2024})
+        path = tmp_path / "registry.yaml"
+        path.write_text(yaml.safe_dump({"portals": [portal]}, allow_unicode=True), encoding="utf-8")
+        db = tmp_path / "x.db"
+        crawl = xxgk("crawl", "--db", str(db), "--registry", str(path), "--allow-network", "127.0.0.1/32", *FAST)
+        assert crawl.returncode == 0, crawl.stdout[-3000:] + crawl.stderr[-3000:]
+        printed: list[str] = []
+        outcome = check_and_alert(
+            db, load_registry(path), date(2026, 4, 10), dry_run=True, allow_networks=["127.0.0.1/32"],
+            alert_since=2024, public_url="http://archive.test", echo=printed.append,
+        )  # fmt: skip
+    assert outcome.summary.deadline_counts()["missing"] == 2  # its 2024 and 2025 reports
+    with Archive(db) as archive:
+        row = archive.deadlines.get(absent, 2024)
+        pages = json.loads(row["pages_checked"])
+        shots = archive.deadlines.evidence_set(row["evidence_id"])
+        assert len(pages) == 2 and [s["url"] for s in shots] == pages and [s["page"] for s in shots] == [1, 2]
+        assert all(archive.store.read(s["sha256"]).startswith(b"\x89PNG") for s in shots)
+        assert {s["set_id"] for s in shots[1:]} == {row["evidence_id"]}
+    (message,) = [m for m in printed if m.startswith(f"--- 【逾期未公开】{absent}2024")]
+    assert "检查时的截图第1页" in message and "检查时的截图第2页" in message and "（北京时间）" in message
+    assert all(f"http://archive.test/-/original/{s['sha256']}" in message for s in shots)

@@ -141,14 +141,15 @@ class ListingPage:
 
 @pytest.mark.browser
 def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path, monkeypatch):
-    monkeypatch.setenv("XXGK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")  # the listing is served on loopback
+    monkeypatch.delenv("XXGK_ALLOWED_PRIVATE_NETWORKS", raising=False)
+    loopback = ["127.0.0.1/32"]  # the listing is served on loopback, as a crawl's --allow-network would allow
     site = ListingPage(tmp_path / "site")
     try:
         registry = registry_for(site.url, verified=True)
         with Archive(tmp_path / "x.db") as archive:
             # the evidence of absence: a crawl after both deadlines walked the listing to its end
             record_crawl(archive, "wenzhou", [site.url], started_at="2021-04-01T02:00:00Z")
-            summary = run_checks(archive, registry, date(2021, 4, 2))
+            summary = run_checks(archive, registry, date(2021, 4, 2), allow_networks=loopback)
             assert {r.decision.status for r in summary.deadlines} == {"missing"}
             row = archive.deadlines.get("温州市人民防空办公室", 2020)
             evidence = archive.conn.execute("SELECT * FROM evidence WHERE id = ?", (row["evidence_id"],)).fetchone()
@@ -166,7 +167,7 @@ def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path, monk
             assert beijing_time(evidence["captured_at"]) in alert.body  # the check time, in Beijing time
 
             # the next run keeps the proof it has instead of taking another picture
-            run_checks(archive, registry, date(2021, 4, 3))
+            run_checks(archive, registry, date(2021, 4, 3), allow_networks=loopback)
             assert archive.conn.execute("SELECT count(*) FROM evidence").fetchone()[0] == 2
             assert archive.deadlines.get("温州市人民防空办公室", 2020)["evidence_id"] == row["evidence_id"]
     finally:
