@@ -7,6 +7,10 @@
 
 The crawler's archive workers, `xxgk import` and the benchmarks all come through here, with one
 IncomingDocument each. `examine()` is the same parse-and-judge without the archive (`xxgk parse`).
+
+Every examination runs in a child process with a memory and a time limit (crawler/parsing/sandbox.py): a
+document that would exhaust memory, hang or crash its reader ends as that document's ParseError
+(`too_large`, `timeout`, `parser_error`) and is archived with it like any other failed parse.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.model import Finding, IncomingDocument, ParsedReport, ParseError
-from crawler.parsing import meta, parse_bytes, parse_file, sniff
+from crawler.parsing import meta, parse_bytes, read_file, sandbox, sniff
 from crawler.rules import run_document_rules
 from storage import Archive, DocumentRecord, IngestResult
 from storage.reports import PARSE_SCOPE
@@ -24,15 +28,18 @@ from storage.reports import PARSE_SCOPE
 
 def examine(data: bytes, **parse_options: Any) -> ParsedReport:
     """Parse `data` and append the in-document rule results (sums, text against table, period) to its
-    findings. Raises ParseError for a file that cannot yield a report."""
-    return _judged(parse_bytes(data, **parse_options))
+    findings, in a bounded child process. Raises ParseError for a file that cannot yield a report, a
+    reader bug (`parser_error`) included."""
+    return sandbox.run(_examine, data, **parse_options)
 
 
 def examine_file(path: str | Path, **parse_options: Any) -> ParsedReport:
-    return _judged(parse_file(path, **parse_options))
+    """examine() of a regular file of at most 200 MB (a device or a FIFO is refused, unread)."""
+    return examine(read_file(path), **parse_options)
 
 
-def _judged(report: ParsedReport) -> ParsedReport:
+def _examine(data: bytes, **parse_options: Any) -> ParsedReport:
+    report = parse_bytes(data, **parse_options)
     report.findings += run_document_rules(report)
     return report
 
@@ -41,10 +48,8 @@ def ingest(archive: Archive, doc: IncomingDocument, *, parse_options: Mapping[st
     """Store, parse, judge and archive one document. A file that does not parse is kept with its reason."""
     try:
         parsed, error = examine(doc.data, **(parse_options or {})), None
-    except ParseError as e:
+    except ParseError as e:  # a reader bug too: the sandbox turns it into one
         parsed, error = None, e
-    except Exception as e:  # a parser bug must not lose the document: keep it, say why
-        parsed, error = None, ParseError("parser_error", f"{type(e).__name__}: {e}")
     return ingest_parsed(archive, doc, parsed, error=error)
 
 

@@ -19,21 +19,33 @@ from crawler.parsing import meta
 from crawler.parsing.document import Document
 from crawler.parsing.readers import read_document
 from crawler.parsing.sniff import sniff
+from crawler.parsing.source import read_file
 from crawler.parsing.tables import Extraction, extract
 from crawler.parsing.tokens import tokenize
 
-__all__ = ["parse_bytes", "parse_file", "build_report", "sniff", "ParseError"]
+__all__ = ["parse_bytes", "parse_file", "read_file", "build_report", "sniff", "ParseError"]
 
-_AGENCY_SUFFIX = ("办公室", "局", "委员会", "人民政府", "政府", "厅", "委", "办", "中心", "院", "署", "部", "处", "所", "街道办事处")
+_AGENCY_SUFFIX = (
+    "办公室",
+    "局",
+    "委员会",
+    "人民政府",
+    "政府",
+    "厅",
+    "委",
+    "办",
+    "中心",
+    "院",
+    "署",
+    "部",
+    "处",
+    "所",
+    "街道办事处",
+)
 
 
 def parse_file(path: str | Path, **options) -> ParsedReport:
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise ParseError("unreadable", f"{p}: cannot read file ({e.strerror})") from e
-    return parse_bytes(data, **options)
+    return parse_bytes(read_file(path), **options)
 
 
 def parse_bytes(data: bytes, **options) -> ParsedReport:
@@ -116,7 +128,9 @@ def _decide_template(ex: Extraction, year: int | None, findings: list[Finding]) 
 _TEMPLATE_NAME = {"2019": "2019年版（国办公开办函〔2019〕60号）", "2021": "2021年版（国办公开办函〔2021〕30号）"}
 
 
-def _within_template(cells: dict[str, CellValue], template: str | None, findings: list[Finding]) -> dict[str, CellValue]:
+def _within_template(
+    cells: dict[str, CellValue], template: str | None, findings: list[Finding]
+) -> dict[str, CellValue]:
     if template is None:
         return cells
     allowed = tpl.keys(template)
@@ -146,15 +160,37 @@ def _value_findings(cells: dict[str, CellValue], ex: Extraction, template: str |
     if marked:
         shown = "、".join(sorted({cells[k].raw for k in marked}))
         out.append(
-            Finding("parse.marked_empty", "info", "warning", f"{len(marked)}个单元格填写“{shown}”而非数字，按空值处理", marked)
+            Finding(
+                "parse.marked_empty",
+                "info",
+                "warning",
+                f"{len(marked)}个单元格填写“{shown}”而非数字，按空值处理",
+                marked,
+            )
         )
     if unreadable:
         out.append(
-            Finding("parse.unreadable_value", "fail", "warning", f"{len(unreadable)}个单元格无法读作数字：" + "、".join(cells[k].raw for k in unreadable), unreadable)
+            Finding(
+                "parse.unreadable_value",
+                "fail",
+                "warning",
+                f"{len(unreadable)}个单元格无法读作数字：" + "、".join(cells[k].raw for k in unreadable),
+                unreadable,
+            )
         )
-    fractional = [k for k, c in cells.items() if isinstance(c.value, float) and k in index and index[k].kind != tpl.Kind.AMOUNT]
+    fractional = [
+        k for k, c in cells.items() if isinstance(c.value, float) and k in index and index[k].kind != tpl.Kind.AMOUNT
+    ]
     if fractional:
-        out.append(Finding("parse.fractional_count", "fail", "warning", "件数出现小数：" + "、".join(f"{cells[k].raw}" for k in fractional), fractional))
+        out.append(
+            Finding(
+                "parse.fractional_count",
+                "fail",
+                "warning",
+                "件数出现小数：" + "、".join(f"{cells[k].raw}" for k in fractional),
+                fractional,
+            )
+        )
     if ex.incomplete:
         rows = sorted(set(ex.incomplete))
         out.append(Finding("parse.incomplete_row", "fail", "warning", f"{len(rows)}行表格的单元格少于模板列数", rows))

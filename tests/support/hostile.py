@@ -8,6 +8,7 @@ tests/renditions.py, and the real PDF, all read from ../shared at run time, neve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import random
@@ -16,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
@@ -305,7 +307,7 @@ def html_span_bomb(rows: int = 1000) -> bytes:
 
 
 def docx_span_bomb(rows: int = 5000, cells: int = 50) -> bytes:
-    """A ~180 KB DOCX: a table whose every cell carries `gridSpan=1000`, so rows × cells × 1000 grid positions."""
+    """A ~140 KB DOCX: a table whose every cell carries `gridSpan=1000`, so rows × cells × 1000 grid positions."""
     tc = '<w:tc><w:tcPr><w:gridSpan w:val="1000"/></w:tcPr><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc>'
     table = "<w:tbl>" + ("<w:tr>" + tc * cells + "</w:tr>") * rows + "</w:tbl>"
     xml = (
@@ -466,6 +468,47 @@ def docx_external_altchunk(title: str | None = None) -> bytes:
         f'<w:body>{para}<w:altChunk r:id="rIdChunk"/></w:body></w:document>'
     )
     return _replace_member(_replace_member(base, rels_name, rels), "word/document.xml", xml.encode())
+
+
+@dataclass
+class Bomb:
+    """A memory bomb, and a word the refusal must say (which limit was met)."""
+
+    name: str
+    make: Callable[[], bytes]
+    says: str
+
+
+MEMORY_BOMBS = [  # the issue's three first
+    Bomb("html colspan=1000 rowspan=0 (56 KB)", html_span_bomb, "cells"),
+    Bomb("docx gridSpan=1000 on 250,000 cells (140 KB)", docx_span_bomb, "XML elements"),
+    Bomb("docx gridSpan=1000 on 10,000 cells (40 KB)", lambda: docx_span_bomb(rows=200), "cells"),
+    Bomb("pdf 2 GB Flate stream listed 8 times (2 MB)", pdf_flate_bomb, "64 MB"),
+    Bomb(
+        "pdf LZW stream of 2.2 GB listed 8 times",
+        lambda: pdf_reused_stream(lzw_zeros(300), b"/LZWDecode", 8),
+        "64 MB",
+    ),
+    Bomb(
+        "pdf ASCII85 then Flate, 2 GB",
+        lambda: pdf_reused_stream(base64.a85encode(_zlib_zeros(2 << 30)) + b"~>", b"[/ASCII85Decode /FlateDecode]", 8),
+        "64 MB",
+    ),
+    Bomb(
+        "pdf Flate named through an indirect /Filter",
+        lambda: pdf_reused_stream(_zlib_zeros(2 << 30), b"/FlateDecode", 8, indirect_filter=True),
+        "64 MB",
+    ),
+    Bomb(
+        "pdf 10 MB stream listed 8 times on one page",
+        lambda: pdf_reused_stream(_zlib_zeros(10 << 20), b"/FlateDecode", 8),
+        "of content",
+    ),
+    Bomb("pdf page and /Contents array inside an object stream", pdf_packed_page_bomb, "of content"),
+    Bomb("xlsx merging A1:XFD1048576", xlsx_merge_bomb, "cells"),
+    Bomb("xls with a cell at the sheet's far corner", xls_extent_bomb, "cells"),
+    Bomb("xls merging the whole sheet", lambda: xls_extent_bomb(merge=True), "cells"),
+]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -643,7 +686,7 @@ def mutate(data: bytes, fmt: str, rng: random.Random, donor: bytes, rounds: int 
 # Running one parse in a child process, with a wall-clock limit and an address-space limit.
 
 _CHILD = r"""
-import json, resource, sys, time, traceback
+import json, re, resource, sys, time, traceback
 limit = int(sys.argv[1])
 if limit:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -660,7 +703,8 @@ except ParseError as e:
 except BaseException as e:
     out = {"outcome": "crash", "error": type(e).__name__, "message": str(e)[:500], "traceback": traceback.format_exc()[-3000:]}
 out["seconds"] = time.perf_counter() - start
-out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so it would report the forking parent's size
+out["maxrss_mb"] = int(re.search(r"VmHWM:\s*(\d+)", open("/proc/self/status").read())[1]) / 1024
 print(json.dumps(out, ensure_ascii=False))
 """
 

@@ -2,7 +2,8 @@
 
 Each run gets its own LibreOffice profile (parallel runs sharing one fail silently), with macro
 execution switched off in it, and a timeout that kills the whole process group (soffice forks
-soffice.bin). Downloaded files are only ever converted, never run.
+soffice.bin). The group stays in the caller's session, so that the parse sandbox, which kills a
+parse by its session, ends LibreOffice with it. Downloaded files are only ever converted, never run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+
+import olefile
 
 from crawler.model import ParseError
 from crawler.parsing.document import Document
@@ -70,7 +73,7 @@ def convert(sources: list[Path], target: str, outdir: Path, timeout: float | Non
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, so a timeout can end all of it
+                process_group=0,  # its own process group, so a timeout can end all of it
                 env={**os.environ, "HOME": profile},
             )
         except FileNotFoundError as e:
@@ -91,8 +94,6 @@ def _check_compound(data: bytes, fmt: str) -> None:
     would import its bytes as plain text and yield gibberish. A password-protected file (an
     encrypted OOXML package inside OLE, or a Word file with fEncrypted in its FIB) is named as such,
     where LibreOffice would only fail without saying why."""
-    import olefile
-
     try:
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
             if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
