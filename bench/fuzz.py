@@ -1,13 +1,17 @@
-"""Fuzz every reader with mutated real documents, in watched worker processes.
+"""Fuzz every reader with mutated real documents, in watched worker processes under a 1 GB address-space limit.
 
-    .venv/bin/python bench/fuzz.py                 # 10,000 documents, 2 workers
+    .venv/bin/python bench/fuzz.py                 # 10,000 documents, 2 workers, then the memory bombs
     .venv/bin/python bench/fuzz.py --count 500 --doc-share 0
 
 Prints documents tried, crashes (any exception other than ParseError, a worker that died, or an input past
-the per-input limit) and the slowest input in seconds. Each crashing input is saved under bench/out/fuzz/
-with its traceback, so it can be replayed with `xxgk parse`.
+the per-input kill limit), the inputs over 10 s (wall and CPU) and the slowest input. Each crashing input is
+saved under bench/out/fuzz/ with its traceback, so it can be replayed with `xxgk parse`.
 The inputs are deterministic: input i is mutation seed (--seed, i) applied to a corpus document, so a crash is
 reproducible from its number alone.
+
+Then the memory bombs of tests/support/hostile.py (the issue's three first), each parsed in a
+fresh interpreter under the same address-space limit: the reason, the seconds and the peak RSS of each, which
+must be `too_large`, under 2 s and under 300 MB. Exit status 1 when anything above fails.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from support import hostile  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "fuzz"
 CORPUS: list[tuple[str, str, bytes]] = []
+BOMB_SECONDS, BOMB_RSS_MB = 2.0, 300
 
 
 def make_input(i: int, seed: int, doc_share: float) -> tuple[str, str, bytes]:
@@ -147,9 +152,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=float, default=30.0, help="seconds before an input counts as a hang")
+    ap.add_argument("--slow", type=float, default=10.0, help="an input taking longer than this is counted as slow")
     ap.add_argument("--doc-share", type=float, default=0.01, help="share of inputs mutated from a .doc (LibreOffice)")
     ap.add_argument("--max-seconds", type=float, default=float("inf"), help="stop handing out inputs after this")
-    ap.add_argument("--memory", type=int, default=3 << 30, help="address-space limit per worker, bytes (0: none)")
+    ap.add_argument("--memory", type=int, default=1 << 30, help="address-space limit per worker, bytes (0: none)")
+    ap.add_argument("--no-bombs", action="store_true", help="skip the memory bombs after the fuzzing")
     ap.add_argument(
         "--soffice-timeout",
         type=float,
@@ -165,6 +172,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
 
     tried, crashes = 0, []
+    slow_wall, slow_cpu = [], []
     by_format: Counter = Counter()
     slowest = (0.0, -1, "")
     slowest_cpu = (0.0, -1, "")
@@ -179,6 +187,10 @@ def main() -> int:
             slowest = (seconds, i, what)
         if cpu > slowest_cpu[0]:
             slowest_cpu = (cpu, i, what)
+        if seconds > args.slow:
+            slow_wall.append(i)
+        if cpu > args.slow:
+            slow_cpu.append(i)
         if outcome == "crash":
             crashes.append((i, what, detail))
             _, fmt, data = make_input(i, args.seed, args.doc_share)
@@ -199,6 +211,9 @@ def main() -> int:
     print(f"documents tried   {tried}")
     print(f"  by format       {', '.join(f'{k} {v}' for k, v in sorted(by_format.items()))}")
     print(f"crashes           {len(crashes)}")
+    print(
+        f"over {args.slow:g} s         {len(slow_wall)} wall, {len(slow_cpu)} CPU {sorted(set(slow_wall + slow_cpu))[:10]}"
+    )
     print(f"slowest input     {slowest[0]:.2f} s wall (input {slowest[1]}, {slowest[2]})")
     print(f"                  {slowest_cpu[0]:.2f} s CPU (input {slowest_cpu[1]}, {slowest_cpu[2]})")
     print(f"LibreOffice limit {args.soffice_timeout:g} s (XXGK_SOFFICE_TIMEOUT); load average {os.getloadavg()[0]:.1f}")
@@ -206,7 +221,29 @@ def main() -> int:
     kinds = Counter(d.splitlines()[0].split(":")[0] for _, _, d in crashes)
     for kind, n in kinds.most_common():
         print(f"  {n:5d} × {kind}")
-    return 1 if crashes else 0
+    bombs_ok = True if args.no_bombs else run_bombs(args.memory)
+    return 1 if crashes or slow_cpu or not bombs_ok else 0
+
+
+def run_bombs(memory_limit: int) -> bool:
+    """Each bomb in a fresh interpreter under `memory_limit`: refused as too_large, quickly, in little memory."""
+    print()
+    print(
+        f"memory bombs (address space {memory_limit >> 20} MB; must be too_large, < {BOMB_SECONDS:g} s, < {BOMB_RSS_MB} MB)"
+    )
+    ok = True
+    for bomb in hostile.MEMORY_BOMBS:
+        data = bomb.make()
+        r = hostile.parse_isolated(data, timeout=60, memory_limit=memory_limit)
+        seconds, rss = r.get("seconds", float("inf")), r.get("maxrss_mb", float("inf"))
+        good = r.get("reason") == "too_large" and seconds < BOMB_SECONDS and rss < BOMB_RSS_MB
+        ok &= good
+        answer = r.get("reason") or r["outcome"]
+        print(
+            f"  {bomb.name:<52} {len(data) / 1024:8.0f} KB  {answer:<10} {seconds:5.2f} s  {rss:5.0f} MB  "
+            f"{'ok' if good else 'FAILED: ' + r.get('message', '')[:80]}"
+        )
+    return ok
 
 
 if __name__ == "__main__":

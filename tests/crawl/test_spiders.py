@@ -269,7 +269,7 @@ def test_confinement_to_the_agency_domains_and_public_addresses(url: str, refusa
 
 
 def test_loopback_only_when_a_test_allows_it_explicitly():
-    replica = Confinement(("127.0.0.1",), parse_networks("127.0.0.1/32"))
+    replica = Confinement(("127.0.0.1",), parse_networks("127.0.0.1/32"), ports=frozenset({80, 443, 8765}))
     assert replica.refusal("http://127.0.0.1:8765/a.html") is None
     assert replica.refusal("http://127.0.0.2:8765/a.html") == "private_address"
     assert replica.refusal("http://10.0.0.1/a.html") == "private_address"

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from support.shared import ROOT, SHARED, expected_for, seed_paths
 
+from storage import Archive
 from storage.db import sqlite3
 from storage.store import sha256_of, store_dir_for
 
@@ -227,16 +228,24 @@ def test_the_next_run_completes_the_work(killed_and_resumed):
 
 def wait_for_archive(proc: subprocess.Popen, db: Path) -> None:
     """Until `proc` has opened the archive (and so holds its lock)."""
+    wait_for_file(proc, db)
+
+
+def wait_for_file(proc: subprocess.Popen, path: Path) -> None:
+    """Until `path` exists (or `proc` ended, or a minute passed), then a moment more."""
     deadline = time.monotonic() + 60
-    while not db.exists() and time.monotonic() < deadline and proc.poll() is None:
+    while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     time.sleep(0.5)
 
 
-def overlap(cmd: list[str], db: Path, tmp_path: Path) -> tuple[subprocess.Popen, subprocess.CompletedProcess]:
-    """Start `cmd`, and once it has opened the archive start it again; the first then runs to its end."""
+def overlap(
+    cmd: list[str], db: Path, tmp_path: Path, started: Path | None = None
+) -> tuple[subprocess.Popen, subprocess.CompletedProcess]:
+    """Start `cmd`, and once it has created `started` (default: the archive) start it again; the first then runs
+    to its end."""
     first = start(cmd, tmp_path / "first.log")
-    wait_for_archive(first, db)
+    wait_for_file(first, started or db)
     second = run(cmd, timeout=300)
     first.wait(300)
     return first, second
@@ -261,12 +270,13 @@ def test_two_runs_at_once_one_exits_cleanly(replica, tmp_path):
     """`xxgk run` (crawl + check + notify) started twice: the second waits or exits with a clear message."""
     _, registry = replica
     db = tmp_path / "xxgk.db"
+    Archive(db).close()  # `xxgk run` works on an archive that exists (only crawl and import create one)
     cmd = [sys.executable, "-m", "crawler.cli", "run", *PORTALS, "--registry", str(registry), "--db", str(db)]
     cmd += ["--allow-network", "127.0.0.1/32", "-q", "--no-screenshots", "--today", "2024-06-01"]
     extra = json.loads(os.environ.get("XXGK_FAULT_SETTINGS", "{}"))
     for k, v in {**FAST, **extra}.items():
         cmd += ["-s", f"{k}={v}"]
-    first, second = overlap(cmd, db, tmp_path)
+    first, second = overlap(cmd, db, tmp_path, started=Path(f"{db}.check.lock"))
     log = (tmp_path / "first.log").read_text()
     assert first.returncode in (0, 1) and "Traceback" not in log, log[-3000:]
     assert second.returncode in (0, 1, 75), second.stdout + second.stderr

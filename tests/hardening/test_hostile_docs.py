@@ -78,6 +78,14 @@ def test_external_entity_never_reaches_the_text():
     assert "root:" not in result.get("text", "")
 
 
+def test_pdf_title_with_a_lone_surrogate_is_read_not_raised():
+    """Found by bench/fuzz.py: pypdfium2's metadata helper raised UnicodeDecodeError on such a title."""
+    result = hostile.parse_isolated(hostile.pdf_with_broken_title(), memory_limit=MEMORY_LIMIT)
+    assert result["outcome"] in ("report", "parse_error"), result
+    if result["outcome"] == "parse_error":
+        assert result["reason"] == "not_a_report", result
+
+
 def test_huge_table_is_parsed_in_bounded_time_and_memory():
     """50,000 table rows under a report title: no cells to find, but an answer within the time bound."""
     result = hostile.parse_isolated(hostile.huge_html_table(50_000), timeout=120, memory_limit=MEMORY_LIMIT)

@@ -138,6 +138,21 @@ def encrypted_pdf(user_password: bytes = b"secret", owner_password: bytes = b"ow
     return _pdf(objects, trailer)
 
 
+def pdf_with_broken_title() -> bytes:
+    """A one-page PDF with a text line whose Info /Title is UTF-16 with a lone surrogate (FEFF D800 0041)."""
+    content = b"BT /F1 18 Tf 72 720 Td (2023 annual report) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Title <FEFFD8000041> /Author <FEFFDC00> >>",
+    ]
+    return _pdf(objects, b"/Info 6 0 R ")
+
+
 def image_only_pdf(lines: list[str], dpi: int = 150) -> bytes:
     """A 'scanned' A4 page: the text is pixels only, no text layer (as in the （图片版） reports)."""
     from PIL import Image, ImageDraw, ImageFont

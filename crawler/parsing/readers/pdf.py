@@ -8,11 +8,13 @@ file is refused as `no_text` (or, when only some pages are scans, reported in a 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import subprocess
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 
 from crawler.model import Finding, ParseError
 from crawler.parsing import limits
@@ -58,6 +60,17 @@ def _open(data: bytes):
         pdf.close()
         raise limits.too_large(f"the PDF has more than {limits.PAGES:,} pages")
     return pdf
+
+
+def _title(pdf) -> str | None:
+    """The Title of the PDF's Info dictionary. Read through pdfium's raw call rather than pypdfium2's
+    metadata helpers, which decode strictly and raise on a lone UTF-16 surrogate (found by bench/fuzz.py)."""
+    size = pdfium_raw.FPDF_GetMetaText(pdf.raw, b"Title\x00", None, 0)
+    if size <= 2:
+        return None
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_raw.FPDF_GetMetaText(pdf.raw, b"Title\x00", buffer, size)
+    return buffer.raw[: size - 2].decode("utf-16-le", errors="replace") or None
 
 
 def _page_texts(pdf) -> list[str]:
@@ -127,7 +140,7 @@ def read_pdf(data: bytes, ocr: bool = False) -> Document:
         pages = len(pdf)
         if not pages:
             raise ParseError("unreadable", "the PDF has no pages")
-        title = (pdf.get_metadata_dict() or {}).get("Title") or None
+        title = _title(pdf)
         scanned = [i for i, t in enumerate(texts) if not t.strip()]
         if scanned and ocr_enabled(ocr):
             return _ocr(pdf, scanned, title)
