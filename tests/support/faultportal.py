@@ -134,6 +134,7 @@ class Scenario:
     fault_links: list[tuple[str, str]] = field(default_factory=list)  # (link text, href) on the listing
     recovered: list[str] = field(default_factory=list)  # paths of good reports behind a fault that clears
     health: bool = False  # a crawler-health finding is expected for this portal
+    refuse: dict[str, int] = field(default_factory=dict)  # with expect ok: links refused beside the good reports
     listing: Handler | None = None  # replaces the normal listing page
     host: str = ""  # set by the portal
     port: int = 0
@@ -465,6 +466,24 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
             "parse:unreadable",
             page(lambda: hostile.docx_entity_bomb(), "application/msword"),
         ),
+        (
+            "html_span_bomb",
+            "report table with colspan=1000 rowspan=0 (56 KB)",
+            "parse:too_large",
+            page(hostile.html_span_bomb),
+        ),
+        (
+            "docx_span_bomb",
+            "DOCX with gridSpan=1000 on every cell (140 KB)",
+            "parse:too_large",
+            page(hostile.docx_span_bomb, DOCX_TYPE),
+        ),
+        (
+            "pdf_stream_bomb",
+            "2 MB PDF whose page lists one 2 GB Flate stream 8 times",
+            "parse:too_large",
+            page(hostile.pdf_flate_bomb, "application/pdf"),
+        ),
         ("content_length_2gb", "Content-Length: 2 GB", "too_large", huge_length),
         ("endless_download", "chunked download that never ends", "too_large", endless_chunked),
         ("reset_mid_body", "reset in the middle of a PDF", "connection", reset_mid_body),
@@ -476,6 +495,19 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
 
     gz = single("gzip_bomb", "Content-Encoding: gzip inflating to 1 GiB", "too_large", gzip_bomb_page())
     out.append(gz)
+
+    # One malformed link must not drop the listing: the report beside it is archived, the link refused.
+    bad_link = Scenario(
+        "bad_link",
+        "a listing link http://[bad/ beside the report",
+        "ok",
+        recovered=["fault/report.html"],
+        refuse={"bad_url": 2},
+    )
+    bad_link.fault_links += [(_link(1), "http://[bad/2016.html"), (_link(2), "http://[::1")]
+    bad_link.fault_links.append((f"{_RECOVERED_YEAR}年政府信息公开工作年度报告", "/fault/report.html"))
+    out.append(bad_link)
+    recovering["bad_link"] = recovered
 
     # Charset and content-type lies that hide good reports: these must be archived with their cells.
     lies = Scenario("gbk_declared_utf8", "GBK page whose meta says UTF-8", "ok", recovered=["fault/report.html"])
@@ -881,6 +913,9 @@ def judge(sc: Scenario, conn, pid: str, trap_hits: int) -> Verdict:
         outcome = "all reports archived" if not lost else "reports missing"
         if portal_status not in ("ok",):
             problems.append(f"portal recorded as {portal_status}")
+        if sc.refuse:
+            outcome += ", refused: " + ", ".join(f"{k}×{v}" for k, v in sorted(refused.items()))
+            problems += [f"{n} {k} refusals expected" for k, n in sc.refuse.items() if refused.get(k, 0) < n]
     return Verdict(sc, outcome, len(lost), problems)
 
 
