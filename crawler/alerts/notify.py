@@ -18,7 +18,7 @@ from crawler.alerts.delivery import Targets, target_key
 from storage import AlertRecord, Archive
 from storage.clock import utcnow
 
-GOOD_NEWS = ("corrected", "published", "recovered", "parsed", "verified")
+GOOD_NEWS = ("corrected", "published", "recovered", "parsed", "verified", "restored")
 NO_TARGET = "没有与标签匹配的通知目标"
 DIGEST_OVER = 20  # more data alerts than this pending for one target: one digest instead
 

@@ -149,6 +149,13 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--recheck", action="store_true", help="conditional GET for every archived document (catch edits now)"
     )
+    add_network_option(p)
+    p.add_argument("-s", "--set", action="append", type=setting, metavar="KEY=VALUE", help="a Scrapy/xxgk setting")
+    p.add_argument("-q", "--quiet", action="store_true", help="no crawl progress lines")
+
+
+def add_network_option(p: argparse.ArgumentParser) -> None:
+    """--allow-network: for the crawl, and for the screenshot browser of `xxgk check` (the same confinement)."""
     p.add_argument(
         "--allow-network",
         action="append",
@@ -156,8 +163,6 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
         metavar="CIDR",
         help="allow a private/loopback network (tests, replicas)",
     )
-    p.add_argument("-s", "--set", action="append", type=setting, metavar="KEY=VALUE", help="a Scrapy/xxgk setting")
-    p.add_argument("-q", "--quiet", action="store_true", help="no crawl progress lines")
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from crawler.commands._options import add_archive_options, add_check_options
+from crawler.commands._options import add_archive_options, add_check_options, add_network_option
 from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 
@@ -82,6 +82,7 @@ def check_and_notify(args: argparse.Namespace, echo=print, command: str = "xxgk 
             unreachable_runs=args.unreachable_runs,
             alert_since=args.alert_since,
             echo=echo,
+            allow_networks=args.allow_network or (),
         )
     except (RegistryError, DeliveryConfigError) as e:
         print(f"{command}: {e}", file=sys.stderr)
@@ -119,4 +120,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="cross-year checks, deadline monitor and alerts over the archive")
     add_archive_options(p)
     add_check_options(p)
+    add_network_option(p)
     p.set_defaults(func=run)
