@@ -166,10 +166,16 @@ def links(sel: Selector, page_url: str) -> list[Link]:
 
 
 def _date_near(a: Selector) -> str | None:
-    """A date in the list entry holding the link (its li/tr/dd or the parent), not in the link text."""
+    """A date in the list entry holding the link (its li/tr/dd or the parent), not in the link text. A link in
+    a table cell belongs to its row: lists laid out as tables print the date in a cell of its own."""
     node = a.root.getparent()
-    while node is not None and node.tag not in ("li", "tr", "dd", "dl", "p", "div", "td"):
+    while node is not None and node.tag not in ("li", "tr", "dd", "dl", "p", "div", "td", "th"):
         node = node.getparent()
+    if node is not None and node.tag in ("td", "th"):
+        row = node.getparent()
+        while row is not None and row.tag != "tr":
+            row = row.getparent()
+        node = row if row is not None else node
     if node is None or not isinstance(node.tag, str):
         return None
     own = "".join(a.root.itertext())

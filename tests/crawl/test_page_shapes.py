@@ -598,10 +598,6 @@ def test_gbk_aspnet_list_reads_its_titles_and_follows_page_n(spider):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages._date_near stops at the link's own <td>: a date printed in the next cell of the row is not found",
-)
 def test_gbk_aspnet_list_dates_printed_in_their_own_table_cell(spider):
     got = reports(zheshan(spider))
     assert [d for _, _, d in got] == [d for _, _, d in ZHESHAN_REPORTS]
