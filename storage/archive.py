@@ -22,6 +22,7 @@ from pathlib import Path
 
 from storage.agencies import Agencies
 from storage.alerts import Alerts
+from storage.columns import Columns
 from storage.db import connect, default_db_path, sqlite3, transaction
 from storage.deadlines import Deadlines
 from storage.documents import Documents
@@ -43,6 +44,7 @@ class Archive:
         self.runs = Runs(self.conn, self.agencies)
         self.deadlines = Deadlines(self.conn, self.documents, self.agencies)
         self.alerts = Alerts(self.conn, self.agencies)
+        self.columns = Columns(self.conn, self.agencies)  # portals' 年报 columns as found (storage/columns.py)
 
     def close(self) -> None:
         try:

@@ -46,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "0005_evidence.sql"),
     Migration(6, "0006_verdicts.sql"),
     Migration(7, "0007_version_cells.sql"),
+    Migration(8, "0008_portal_columns.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 
