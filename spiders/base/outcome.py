@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.crawl.incremental import UnchangedDocument
+from crawler.crawl.results import counts_as_failure
 from crawler.crawl.safety import Refused
 
 # Scrapy 2.13+ wraps Twisted's errors in its own exceptions; older paths still raise Twisted's.
@@ -91,7 +92,7 @@ class PortalOutcome:
     def status(self) -> str:
         if self.listings_ok == 0 and self.listings_failed > 0:
             return "unreachable"
-        if any(_counts(f) for f in self.failures):
+        if any(counts_as_failure(f) for f in self.failures):
             return "partial"
         if self.reports_found == 0 and self.known_skipped == 0:
             return "empty"
@@ -110,12 +111,6 @@ class PortalOutcome:
         counts: dict[str, int] = {}
         for f in self.failures:
             counts[f["reason"]] = counts.get(f["reason"], 0) + 1
-        first = next((f for f in self.failures if _counts(f)), self.failures[0])
+        first = next((f for f in self.failures if counts_as_failure(f)), self.failures[0])
         summary = ", ".join(f"{k}×{v}" for k, v in sorted(counts.items()))
         return f"{summary}; first: {first['reason']} {first['detail']} {first['url']}"
-
-
-def _counts(failure: dict) -> bool:
-    """Whether a failure makes the crawl partial. Refusals and robots.txt are policy, not failures, and a dead
-    link in a portal's navigation (a hub page on the way to the column) is the portal's everyday state."""
-    return failure["reason"] not in ("refused", "robots") and failure["role"] != "hub"
