@@ -24,6 +24,9 @@ PDF_OBJECTS = 500_000  # objects of one PDF (a 300-page report: ~5,000)
 PDF_GRID_CELLS = 10_000  # rows × columns of one ruled table on a PDF page
 PDF_RULING_LINES = 5000  # ruling lines of one PDF page (after joining collinear pieces)
 RENDER_PIXELS = 100_000_000  # pixels of one page rendered for OCR (A4 at 300 dpi: 8.7 million)
+LAYOUT_CHARS = 2_000_000  # characters an OFD draws, template pages counted on every page (300 pages: ~600,000)
+PATH_POINTS = 5_000_000  # numbers in an OFD's path data (a ruled 300-page report: ~500,000)
+MARKDOWN_LINES = 200_000  # lines of one Markdown file (a converted 300-page report: ~20,000)
 
 
 def too_large(what: str) -> ParseError:

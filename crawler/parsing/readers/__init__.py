@@ -11,7 +11,6 @@ _UNSUPPORTED = {
     "empty": ("unreadable", "the file is empty"),
     "binary": ("unsupported", "not a document format xxgk reads (binary data)"),
     "zip": ("unsupported", "a zip archive, not a report document (the crawler unpacks attachments)"),
-    "ofd": ("unsupported", "OFD documents are not supported yet"),
 }
 
 Reader = Callable[..., Document]  # reader(data, fmt, **options)
@@ -36,6 +35,10 @@ def reader(fmt: str) -> Reader:
         from crawler.parsing.readers.docx import read_docx
 
         return lambda data, fmt, **_: read_docx(data)
+    if fmt == "ofd":
+        from crawler.parsing.readers.ofd import read_ofd
+
+        return lambda data, fmt, **_: read_ofd(data)
     if fmt == "pdf":
         from crawler.parsing.readers.pdf import read_pdf
 
