@@ -71,7 +71,7 @@ class Portal:
     id: str  # also the Scrapy spider name
     name: str
     cms: str
-    start_url: str
+    start_url: str  # the 年报 column; for a portal declared by its home page only, the home page (see home_url)
     domains: tuple[str, ...]
     js: bool = False  # listing built in the browser: fetch it through scrapy-playwright
     verified: bool = False  # True only when someone has fetched start_url and seen the list
@@ -79,6 +79,14 @@ class Portal:
     options: dict = field(default_factory=dict)  # family-specific settings (column ids, API paths)
     agencies: tuple[Agency, ...] = ()
     evidence: tuple[Evidence, ...] = ()  # why start_url is this portal's (see Evidence)
+    # The home page or 信息公开 page the 年报 column is found from, and found again when it moves (self-healing
+    # listings: crawler/crawl/columns.py). None: the column is only what start_url says.
+    home_url: str | None = None
+
+    @property
+    def declares_column(self) -> bool:
+        """The registry names the column itself (start_url), not only the home page it is found from."""
+        return self.home_url is None or self.start_url != self.home_url
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,8 @@ def _build(source: Source) -> tuple[Registry | None, list[Located]]:
         return None, sorted((_located(source, p) for p in problems), key=lambda x: x.line)
     portals = tuple(
         Portal(
-            **p.model_dump(exclude={"domains", "agencies", "evidence"}),
+            **p.model_dump(exclude={"start_url", "domains", "agencies", "evidence"}),
+            start_url=p.start_url or p.home_url,  # the schema wants one of them
             domains=tuple(p.domains),
             agencies=tuple(_agency(a) for a in p.agencies),
             evidence=_evidence(p.evidence),

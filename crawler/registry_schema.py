@@ -97,7 +97,10 @@ class PortalModel(_Strict):
     id: str
     name: Annotated[str, Field(min_length=1)]
     cms: str
-    start_url: str
+    # The 年报 column; may be left out when home_url is given: the crawl then finds the column from the home page
+    # (and finds it again when it moves, see docs/registry.md "Self-healing listings").
+    start_url: str | None = None
+    home_url: str | None = None  # the home page or 信息公开 page the column is (re)discovered from
     domains: Annotated[list[str], Field(min_length=1)]
     js: bool = False
     verified: bool = False
@@ -120,10 +123,10 @@ class PortalModel(_Strict):
             raise ValueError(f"cms must be one of {', '.join(CMS_FAMILIES)}, got {v!r}{did_you_mean(v, CMS_FAMILIES)}")
         return v
 
-    @field_validator("start_url")
+    @field_validator("start_url", "home_url")
     @classmethod
-    def _start_url(cls, v: str) -> str:
-        return _http_url(v)
+    def _start_url(cls, v: str | None) -> str | None:
+        return None if v is None else _http_url(v)
 
     @field_validator("domains")
     @classmethod
@@ -186,7 +189,7 @@ _FIELDS = {
     "registry": tuple(RegistryModel.model_fields),
 }
 _SHAPES = {
-    "portal": "a portal must be a mapping (id: …, name: …, cms: …, start_url: …, domains: […])",
+    "portal": "a portal must be a mapping (id: …, name: …, cms: …, start_url: or home_url: …, domains: […])",
     "agency": "an agency must be a mapping such as {name: 某市人民政府, kind: government}",
     "evidence": "an evidence entry must be a mapping such as {kind: saved_page, source: URL}",
 }
@@ -319,12 +322,19 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def _cross_checks(model: RegistryModel) -> Iterator[Problem]:
     for i, p in enumerate(model.portals):
-        host = urlsplit(p.start_url).hostname or ""
-        if not host_in(host, p.domains):
+        if p.start_url is None and p.home_url is None:
             yield Problem(
-                ("portals", i, "start_url"),
-                f"start_url host {host!r} is outside the portal's domains {p.domains}: the crawl would refuse it",
+                ("portals", i),
+                "a portal needs start_url (its 年报 column) or home_url (its home page, to find the column from)",
             )
+        for name in ("start_url", "home_url"):
+            url = getattr(p, name)
+            host = (urlsplit(url).hostname or "") if url else ""
+            if url and not host_in(host, p.domains):
+                yield Problem(
+                    ("portals", i, name),
+                    f"{name} host {host!r} is outside the portal's domains {p.domains}: the crawl would refuse it",
+                )
         for j, a in enumerate(p.agencies):
             if a.listing_url and not host_in(urlsplit(a.listing_url).hostname or "", p.domains):
                 yield Problem(

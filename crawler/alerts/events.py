@@ -7,7 +7,8 @@ states are worth a message:
 - data, inconsistency: a failing rule → `fail`; once it was raised and no longer fails → `corrected`;
 - data, deadline: `missing`, `late` (also when a missing report appears late: "已补发"), and
   `published` when a report raised as missing turns out to be on time;
-- health: a portal unreachable for N runs → `unreachable`, reachable but no report found where
+- health: a portal's 年报 column moved and was found again from its home page → one `column_moved` per move
+  (「年报栏目地址已变更」: old URL → new URL, how it was found); a portal unreachable for N runs → `unreachable`, reachable but no report found where
   reports are due → `empty`, both → `recovered` when fixed; a report file that cannot be parsed
   → `parse_failed`, then `parsed`; agencies whose due reports could not be verified (未能核实) → one
   `unverified` alert per portal, then `verified`. An unverified year is never a data alert.
@@ -27,9 +28,10 @@ from datetime import date
 from crawler.alerts import messages as msg
 from crawler.monitor.checks import DeadlineResult
 from crawler.registry import Agency, Registry
-from crawler.rules.deadline import in_alert_cycle, resolve_kind
-from crawler.rules.titles import DATA_RULE_PREFIXES, rule_title
+from crawler.rules.deadline import beijing, in_alert_cycle, resolve_kind
+from crawler.rules.titles import COLUMN_MOVED, DATA_RULE_PREFIXES, rule_title
 from storage import Archive
+from storage.columns import ColumnMove
 
 FAILED_PORTAL_STATUSES = ("unreachable", "error", "failed", "timeout")
 DEFAULT_UNREACHABLE_RUNS = 3
@@ -301,6 +303,7 @@ def queue_health_alerts(
                     archive, fp, "recovered", [*tags, "recovered"], msg.portal_recovered(portal.name, portal.start_url)
                 )
             ] += 1
+    counts += queue_column_alerts(archive, registry)
     failed = archive.reports.failed_parses()
     failed_fps = set()
     for r in failed:
@@ -317,6 +320,50 @@ def queue_health_alerts(
             m = msg.parse_recovered(report.source_url, links.original(report.sha256))
             counts[_upsert_health(archive, a.fingerprint, "parsed", ["health", "parsed"], m, report_id=report.id)] += 1
     return counts
+
+
+def queue_column_alerts(archive: Archive, registry: Registry) -> Counter:
+    """One 「年报栏目地址已变更」 per column that was superseded by one found from the home page."""
+    names = {p.id: p.name for p in registry.portals}
+    counts: Counter = Counter()
+    for move in archive.columns.moves():
+        fp = f"health|column|{move.old.portal_id}|{move.new.id}"
+        m = _column_moved(names.get(move.old.portal_id, move.old.portal_id), move)
+        tags = ["health", move.old.portal_id, "column_moved"]
+        counts[_upsert_health(archive, fp, "column_moved", tags, m)] += 1
+    return counts
+
+
+_COLUMN_GONE = {
+    "http_404": "原地址返回404（页面不存在）",
+    "http_410": "原地址返回410（已删除）",
+    "not_holding": "原栏目中已没有该门户已存档的任何年报",
+    "registry": "登记表改为新的栏目地址",
+}
+
+
+def _column_moved(portal: str, move: ColumnMove) -> msg.Message:
+    old, new = move.old, move.new
+    if new.found_from and new.link_text:
+        how = (
+            f"从首页{msg.link(msg.escape(new.home_url), new.home_url)}出发，"
+            f"在{msg.link(msg.escape(new.found_from), new.found_from)}找到链接“{msg.escape(new.link_text)}”"
+        )
+    else:
+        how = f"首页{msg.link(msg.escape(new.home_url), new.home_url)}本身列有年报"
+    found_at = beijing(new.found_at).strftime("%Y-%m-%d %H:%M（北京时间）")
+    fields = [
+        ("门户", msg.link(msg.escape(portal), new.home_url)),
+        ("原栏目", f"{msg.link(msg.escape(old.url), old.url)}：{_COLUMN_GONE.get(old.gone_reason or '', '已失效')}"),
+        ("新栏目", msg.link(msg.escape(new.url), new.url)),
+        ("发现方式", how),
+        ("新栏目所列年报", f"{new.reports}条" if new.reports is not None else ""),
+        ("发现时间", found_at),
+    ]
+    return msg.Message(
+        f"【{rule_title(COLUMN_MOVED)}】{msg.escape(portal)}",
+        "\n".join(f"**{name}**：{value}" for name, value in fields if value),
+    )
 
 
 def _raised(archive: Archive, fp: str) -> bool:

@@ -10,6 +10,9 @@ or documents failed, everything else was archived; 2 fatal: nothing was crawled 
 lock (the summary's status is then `locked`, so `xxgk run` can tell "busy, try later" from a failure), the
 registry or a portal name is wrong, or the archive could not be written.
 
+A portal declared by its home page is crawled from its 年报 column as found, and found again from the home page
+when it has moved, in the same run (crawler/crawl/columns.py).
+
 Cron-safe: an fcntl lock on `<db>.lock` beside the database stops overlapping runs (storage.lock); every
 write is an archive transaction, so a killed run leaves nothing half-written and the next run finishes its
 work. Scrapy's Twisted reactor cannot be restarted: `crawl()` runs once per process (`xxgk demo` starts one
@@ -27,6 +30,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.browser import PLAYWRIGHT_HANDLERS
+from crawler.confinement import parse_networks
+from crawler.crawl.columns import Healing
 from crawler.crawl.results import LOCKED, CrawlSummary, PortalResult, finish_run, portal_dict
 from crawler.crawl.session import CrawlSession
 from crawler.exits import EXIT_FATAL
@@ -190,6 +195,7 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
     runner = CrawlerRunner(settings)
     classes = _spider_classes(runner, job["portals"], job["url"], job["agency"], job["kind"], job["js"])
     progress = job["progress"]
+    networks = parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS"))
     semaphore = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_PORTALS", 8)))
     crashes: dict[str, str | None] = {pid: None for pid, _, _ in classes}
     done: list[str] = []
@@ -197,6 +203,29 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
     def failed(failure, pid: str) -> None:
         crashes[pid] = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         logger.error("portal %s crashed: %s", pid, failure.getTraceback())
+
+    def crawl_once(pid: str, cls, kwargs: dict):
+        crawler = runner.create_crawler(cls)
+        session.attach(crawler)
+        return runner.crawl(crawler, **kwargs).addErrback(failed, pid)
+
+    @defer.inlineCallbacks
+    def crawl_portal(pid: str, cls, kwargs: dict):
+        """One portal: its spider, and for a portal declared by its home page the column it starts from, found
+        again and crawled once more when it moved (crawler/crawl/columns.py)."""
+        portal = getattr(cls, "portal", None)
+        healing = Healing(session, portal, networks) if portal is not None and portal.home_url else None
+        try:
+            if healing is not None:
+                yield healing.prepare()
+            yield crawl_once(pid, cls, kwargs)
+            if healing is not None and not stopping and crashes[pid] is None and (yield healing.after()):
+                yield crawl_once(pid, cls, kwargs)  # the column found again, at once
+                if crashes[pid] is None:
+                    yield healing.after(search_again=False)
+        except Exception as e:  # the archive or the discovery failed: this portal is not crawled, the others are
+            crashes[pid] = f"{type(e).__name__}: {e}"
+            logger.exception("portal %s: the column could not be settled", pid)
 
     @defer.inlineCallbacks
     def start_all():
@@ -210,10 +239,7 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
                 crashes[pid] = "not crawled: the crawl was stopped (signal) before this portal started"
                 semaphore.release()
                 continue
-            crawler = runner.create_crawler(cls)
-            session.attach(crawler)
-            d = runner.crawl(crawler, **kwargs)
-            d.addErrback(failed, pid)
+            d = crawl_portal(pid, cls, kwargs)
             d.addBoth(lambda _, pid=pid: (done.append(pid), semaphore.release()))
             running.append(d)
             yield task.deferLater(reactor, 0, lambda: None)

@@ -27,6 +27,9 @@ class CrawlSession:
         self.writer = ArchiveWriter(self.db_path, workers)
         self.freshness = Freshness(self.archive.documents.known, self.archive.documents.is_report_source, recheck_days)
         self.results: dict[str, PortalResult] = {}
+        # portal id → the 年报 column this run crawls, for portals declared by their home page
+        # (crawler/crawl/columns.py); None there: none is known, the spider starts from the home page.
+        self.columns: dict[str, str | None] = {}
         self.standalone = False
         self._lock = None
 
@@ -66,6 +69,38 @@ class CrawlSession:
     # --- per portal -------------------------------------------------------------------------------------
     def result(self, portal_id: str) -> PortalResult:
         return self.results.setdefault(portal_id, PortalResult(portal_id))
+
+    def start_url(self, portal) -> str:
+        """Where this run crawls the portal from: its column as found (self-healing listings), else start_url."""
+        return self.columns.get(portal.id) or portal.start_url
+
+    def disown_listing(self, portal_id: str, column_url: str, why: str) -> None:
+        """The column answered, but its walk is not shown to be the agency's listing (it lists none of the
+        reports the archive has from it, and no other column was found): recorded with no listing pages, so
+        no absence is read from it (crawler.rules.deadline: unverified; crawler.rules.changes: no takedown),
+        and as a failure of the portal, which an operator must look at."""
+        r = self.result(portal_id)
+        r.failures = [*r.failures, {"url": column_url, "reason": "column_lost", "detail": why, "role": "column"}]
+        r.error = f"{r.error}; {why}" if r.error else why
+        r.status = "partial" if r.status in OK_STATUSES else r.status
+        r.listing_pages, r.listing_complete = [], False
+        self.record(r)
+
+    def record(self, r: PortalResult) -> None:
+        """A portal's outcome in this run, as crawl_portal_status keeps it."""
+        self.archive.runs.record_portal(
+            self.run_id,
+            r.portal_id,
+            r.status,
+            r.error,
+            r.pages,
+            r.documents_downloaded,
+            r.reports,
+            listing_complete=r.listing_complete,
+            listings_failed=r.listings_failed,
+            budget_exhausted=r.budget_exhausted,
+            listing_pages=r.listing_pages,
+        )
 
     def needs_full_walk(self, portal_id: str) -> bool:
         """Stop walking a list at its first all-archived page only when the last crawl of this portal finished;

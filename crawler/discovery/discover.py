@@ -69,16 +69,18 @@ def discover(
     url: str,
     *,
     allow_networks: list[str] | None = None,
+    confinement: Confinement | None = None,
     fetcher: PageFetcher | None = None,
     hub_depth: int = 3,
     max_pages: int = 15,
 ) -> Discovery:
     """Walk from `url` toward the annual-report column(s). Raises FetchError when the start page itself cannot
-    be fetched (refused, unreachable); failures of later pages are recorded and the walk goes on."""
+    be fetched (refused, unreachable); failures of later pages are recorded and the walk goes on. `confinement`:
+    a registry portal's own (its domains and ports) instead of the one for a URL alone."""
     from spiders.base import pages
     from spiders.base.titles import is_column_link, is_hub_link, is_year_folder, report_title
 
-    confinement = confinement_for(url, allow_networks)
+    confinement = confinement or confinement_for(url, allow_networks)
     fetcher = fetcher or PageFetcher(confinement)
     found = Discovery(url, confinement.domains)
     queue: deque[tuple[str, str, int, str | None, str | None, Column | None]] = deque(
@@ -178,6 +180,8 @@ def portals_of(found: Discovery, agency: str | None = None, today: date | None =
                 note=f"found by xxgk discover from {found.start_url}: {len(column.reports)} report links",
                 agencies=agencies,
                 evidence=(Evidence("discovered", column.url, how, today),),
+                # Where the column was found from, so that the crawl finds it again when it moves.
+                home_url=found.start_url if found.start_url != column.url else None,
             )
         )
     return out

@@ -9,10 +9,12 @@
 3. epoch 2: the government of 大渡口 corrects its 2023 report, 沈阳's 人防办 takes its 2019 report down; crawl
    again with --recheck (one new version, nothing else downloaded), and once more: a report is taken down only
    when two crawls that walked the whole listing no longer list it;
-4. run the checks and the alerts in dry-run mode over the whole history (crawler.alerts.check_and_alert): the
+4. epoch 3: 大渡口 (declared by its home page) moves its 年报 column; crawl again: the old column answers 404, the
+   crawl finds the new one from the home page, stores it and crawls it;
+5. run the checks and the alerts in dry-run mode over the whole history (crawler.alerts.check_and_alert): the
    late, missing, inconsistent, edited and taken-down reports come out as Chinese alerts, the dead portal's
-   agency as unverified;
-5. print a summary, check it against what the world planted (crawler.replica.world.planted), and say how to
+   agency as unverified, the moved column as one 「年报栏目地址已变更」;
+6. print a summary, check it against what the world planted (crawler.replica.world.planted), and say how to
    browse the archive with `xxgk serve`. The exit code is 0 when the demo found exactly what it planted.
 """
 
@@ -46,6 +48,7 @@ STORY = (  # what world.planted() counts, as the summary names it
     ("edited", "edited after publication (发布后修改)"),
     ("taken_down", "taken down (报告被撤下)"),
     ("unverified", "unverified agency (未能核实)"),
+    ("column_moved", "column moved (年报栏目地址已变更)"),
 )
 
 
@@ -97,6 +100,9 @@ def run_demo(db: str | Path = "demo/xxgk.db", *, checks: bool = True, echo: Call
         _crawl(db, registry, "second", "--recheck", "-q")
         echo("\n== crawl 3 (--recheck): a second crawl of the whole listing confirms the takedown ==")
         _crawl(db, registry, "third", "--recheck", "-q")
+        echo("\n== epoch 3: 大渡口 moves its 年报 column (the old list answers 404); crawl 4 finds it again ==")
+        replica.set_epoch(3)
+        _crawl(db, registry, "fourth", "-q")
         outcome = _checks(db, registry, echo) if checks else None
     echo("")
     lines, ok = summary_lines(db, replica.site(1).expected, outcome)
@@ -179,6 +185,7 @@ def _found(archive, outcome) -> dict[str, int]:
         "edited": len(alerts.in_state("data", "edited")),
         "taken_down": len(alerts.in_state("data", "taken_down")),
         "unverified": len({r.agency.name for r in outcome.summary.deadlines if r.decision.status == "unverified"}),
+        "column_moved": len(alerts.in_state("health", "column_moved")),
     }
 
 

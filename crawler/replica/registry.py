@@ -42,7 +42,9 @@ def replica_registry(base_url: str, down_url: str | None = None) -> Registry:
 
 
 def _portal(p: world.Portal, base: str, domains: tuple[str, ...]) -> Portal:
-    listing_url = base + p.listing_path
+    # A portal declared by its home page names no column, nor any listing: the crawl finds them (and finds them
+    # again when they move).
+    listing_url = None if p.by_home else base + p.listing_path
     return Portal(
         id=p.id,
         name=p.name,
@@ -54,10 +56,11 @@ def _portal(p: world.Portal, base: str, domains: tuple[str, ...]) -> Portal:
         note=p.note,
         options=dict(p.options),
         agencies=tuple(_agency(a, p, listing_url) for a in p.agencies),
+        home_url=base + p.start if p.by_home else None,
     )
 
 
-def _agency(a: world.Agency, p: world.Portal, listing_url: str) -> Agency:
+def _agency(a: world.Agency, p: world.Portal, listing_url: str | None) -> Agency:
     """An agency with its portal's place: the registry says it per agency, the world once per portal."""
     return Agency(
         name=a.name,
@@ -73,9 +76,17 @@ def _agency(a: world.Agency, p: world.Portal, listing_url: str) -> Agency:
 
 def registry_yaml(base_url: str, down_url: str | None = None) -> str:
     """The registry as a YAML file that `crawler.registry.load_registry` reads back to `replica_registry(…)`."""
-    data = {"portals": [_plain(dataclasses.asdict(p)) for p in replica_registry(base_url, down_url).portals]}
+    data = {"portals": [_entry(p) for p in replica_registry(base_url, down_url).portals]}
     body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=_WIDTH)
     return HEADER.format(base=base_url) + body
+
+
+def _entry(p: Portal) -> dict[str, Any]:
+    """A portal as the file says it: one declared by its home page gives home_url, not start_url."""
+    entry = _plain(dataclasses.asdict(p))
+    if not p.declares_column:
+        del entry["start_url"]
+    return entry
 
 
 def _plain(value: Any) -> Any:

@@ -438,7 +438,9 @@ def _jsjiaxing(site: Site, p: Portal, pubs: list[Published], assets: Assets, bas
 # --- A generic portal with navigation chrome (大渡口) ---------------------------------------------------------------
 def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base: str, epoch: int) -> None:
     pre = p.prefix
-    column = f"{pre}/zwgk/zfxxgk/zfxxgknb/"
+    column = p.listing_path.rsplit("/", 1)[0] + "/"  # where the reports' pages live, in every epoch
+    listing = p.listing_in(epoch)  # the list itself: it moves in a later epoch (world.Portal.moved)
+    menu_text = "政府信息公开年报" if listing == p.listing_path else "政府信息公开工作年度报告"
     news = "".join(
         f'<li><a href="{pre}/xwzx/{i}.html">区领导调研城市更新工作（{i}）</a><span>2024-0{i}-1{i}</span></li>'
         for i in range(1, 6)
@@ -455,7 +457,7 @@ def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base:
     menu = (
         '<div class="xxgk-menu"><ul>'
         f'<li><a href="{pre}/zwgk/zfxxgk/zn.html">政府信息公开指南</a></li><li><a href="{pre}/zwgk/zfxxgk/zd.html">政府信息公开制度</a></li>'
-        f'<li><a href="{pre}/zwgk/zfxxgk/fdzdgknr/index.html">法定主动公开内容</a></li><li><a href="{column}index.html">政府信息公开年报</a></li></ul></div>'
+        f'<li><a href="{pre}/zwgk/zfxxgk/fdzdgknr/index.html">法定主动公开内容</a></li><li><a href="{listing}">{menu_text}</a></li></ul></div>'
     )
     for path, title in (
         ("zn.html", "政府信息公开指南"),
@@ -517,14 +519,14 @@ def _dadukou(site: Site, p: Portal, pubs: list[Published], assets: Assets, base:
             f'<li><a href="{html.escape(u)}">{html.escape(t)}</a><span>{_ymd(d) if d else ""}</span></li>'
             for u, t, d in chunk
         )
-        links = "".join(f'<a href="{column}index.html?page={k}">{k}</a> ' for k in range(1, len(pages) + 1) if k != n)
-        nxt = f'<a href="{column}index.html?page={n + 1}">下一页</a>' if n < len(pages) else ""
+        links = "".join(f'<a href="{listing}?page={k}">{k}</a> ' for k in range(1, len(pages) + 1) if k != n)
+        nxt = f'<a href="{listing}?page={n + 1}">下一页</a>' if n < len(pages) else ""
         body = _chrome(
             p,
             "政务公开 &gt; 政府信息公开 &gt; 政府信息公开年报",
             f'{menu}<div class="list"><ul>{items}</ul><div class="pager">{links}{nxt}</div></div>',
         )
-        site.routes[f"{column}index.html" + ("" if n == 1 else f"?page={n}")] = Resource(
+        site.routes[listing + ("" if n == 1 else f"?page={n}")] = Resource(
             _page("政府信息公开年报", body).encode()
         )
 

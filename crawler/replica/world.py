@@ -12,6 +12,9 @@ The story the demo tells lives here, as data:
 - 榕溪县 (fictional, Fujian platform): 21 reports, the first 10 static, the rest only through the search API;
   PDFs behind the "全真版" viewer.
 - 沈阳's 人防办 takes its 2019 report down in epoch 2: gone from the list, its page answers 404.
+- 大渡口 is declared by its home page only: the crawl finds the column from it. In epoch 3 the column moves
+  (its old list answers 404, the 政府信息公开 menu links the new one; the report pages stay where they were):
+  the next crawl finds it again and the check raises one 「年报栏目地址已变更」.
 - 桐溪县 (fictional) never answers: its registry entry points at a port where nothing listens (only when the
   server is asked for it, see ReplicaServer(down_portal=True)), so its agency cannot be verified.
 """
@@ -60,11 +63,17 @@ class Portal:
     js: bool = False
     options: dict = field(default_factory=dict)
     down: bool = False  # never answers: nothing is served for it, and its registry entry points at a closed port
+    by_home: bool = False  # the registry declares it by its home page (start) only: the crawl finds the column
+    moved: tuple[int, str] | None = None  # (epoch, path): from that epoch its list lives there, the old one is 404
 
     @property
     def listing_path(self) -> str:
         """The page a journalist would check for the reports: the list, which is the start page unless said."""
         return self.listing or self.start
+
+    def listing_in(self, epoch: int) -> str:
+        """The report list's path in an epoch (after a move, the new one)."""
+        return self.moved[1] if self.moved and epoch >= self.moved[0] else self.listing_path
 
 
 @dataclass
@@ -87,7 +96,8 @@ class Published:
         return self.withdrawn is None or epoch < self.withdrawn
 
     def report(self, epoch: int) -> Report:
-        return self.reports.get(epoch) or self.reports[min(self.reports)]
+        """Its content in an epoch: the latest edit made by then."""
+        return self.reports[max((e for e in self.reports if e <= epoch), default=min(self.reports))]
 
     @property
     def title(self) -> str:
@@ -162,8 +172,10 @@ PORTALS: list[Portal] = [
         province="重庆市",
         county="大渡口区",
         level="county",
-        note="A portal with navigation chrome, crawled from its home page by the generic spider.",
+        note="A portal with navigation chrome, declared by its home page: the crawl finds its column from there.",
         listing="/dadukou/zwgk/zfxxgk/zfxxgknb/index.html",
+        by_home=True,
+        moved=(3, "/dadukou/zwgk/zfxxgk/ndbg/index.html"),
     ),
     Portal(
         "demo-rongxi",
@@ -305,6 +317,7 @@ def planted() -> dict[str, int]:
         "edited": len(_EDITED),
         "taken_down": len(_TAKEN_DOWN),
         "unverified": sum(len(p.agencies) for p in PORTALS if p.down),
+        "column_moved": sum(1 for p in PORTALS if p.moved),
     }
 
 

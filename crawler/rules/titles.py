@@ -28,5 +28,13 @@ RULE_TITLES = {
 }
 
 
+# Crawler-health events that are not rules of a report, titled in the same table.
+COLUMN_MOVED = "health.column_moved"
+HEALTH_TITLES = {
+    COLUMN_MOVED: "年报栏目地址已变更",  # a portal's 年报 column moved and was found again from its home page
+}
+RULE_TITLES.update(HEALTH_TITLES)
+
+
 def rule_title(rule: str) -> str:
     return RULE_TITLES.get(rule, rule)

@@ -1,6 +1,8 @@
 """Why a request failed, in the words the crawl summary and the archive use, and a portal's overall outcome.
 
-Failure reasons: http_error | timeout | connection | redirect | refused | robots | too_large | error.
+Failure reasons: http_error | timeout | connection | redirect | refused | robots | too_large | error, and
+column_lost (the 年报 column lists none of the portal's archived reports and no other was found from the home
+page: crawler/crawl/columns.py).
 Portal statuses: ok | partial (something failed, the rest was crawled) | unreachable (no listing page
 answered) | empty (listings answered, no report was found on them).
 """

@@ -134,6 +134,9 @@ class ReportSpider(scrapy.Spider):
         self.handled_documents: set[str] = set()  # document URLs requested in this crawl
         self.session = CrawlSession.of(self.crawler)
         self.full_walk = self.session.needs_full_walk(self.portal.id)
+        start = self.session.start_url(self.portal)  # a column found from the home page (self-healing listings)
+        if start != self.portal.start_url:
+            self.portal = replace(self.portal, start_url=start)
 
     # --- agencies ---------------------------------------------------------------------------------------
     def resolve_agency(self, name: str | None) -> str | None:

@@ -99,6 +99,7 @@ def test_the_yaml_is_a_registry_with_evidence(portal, tmp_path):
     registry = load_registry(path)
     (p,) = registry.portals
     assert p.start_url == portal + "/xxgk/zfxxgknb/index.html" and p.cms == "generic" and p.verified is False
+    assert p.home_url == portal + "/" and p.declares_column  # found again from there when it moves
     assert p.domains == ("127.0.0.1",) and p.name == "温州市人民政府"
     assert p.evidence[0].kind == "discovered" and p.evidence[0].source == p.start_url
     assert "政府信息公开年报" in (p.evidence[0].note or "")
