@@ -8,10 +8,14 @@ import zipfile
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HTML = re.compile(rb"<(!doctype\s+html|html|head|body|table|div|p|meta|title)[\s>/]", re.I)
+# A pipe table's delimiter row (|---|:---:|, or --- | --- without the outer pipes).
+MD_DELIMITER = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$")
+_MD_HEADING = re.compile(r"^#{1,6}\s", re.M)
+_MD_SAMPLE = 1 << 18
 
 
 def sniff(data: bytes) -> str:
-    """One of: pdf, docx, xlsx, zip, ofd, doc, xls, wps, rtf, html, text, binary, empty."""
+    """One of: pdf, docx, xlsx, zip, ofd, doc, xls, wps, rtf, markdown, html, text, binary, empty."""
     head = data[:2048]
     if not data.strip():
         return "empty"
@@ -33,6 +37,8 @@ def sniff(data: bytes) -> str:
         return _ole_kind(data)
     if head.lstrip().startswith(b"{\\rtf"):
         return "rtf"
+    if not data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and is_markdown(data[:_MD_SAMPLE]):
+        return "markdown"
     if _HTML.search(data[:65536]):
         return "html"
     sample = data[:4096]
@@ -59,3 +65,13 @@ def _ole_kind(data: bytes) -> str:
     if "worddocument" in streams:
         return "doc"
     return "wps"
+
+
+def is_markdown(data: bytes) -> bool:
+    """Pipe tables (a row over a delimiter row), or Markdown headings beside an HTML table (what MinerU
+    writes). Only ASCII marks are looked at, so any ASCII-compatible encoding (UTF-8, GBK) reads the same."""
+    text = data.decode("latin-1")
+    lines = text.split("\n")
+    if any("|" in a and MD_DELIMITER.match(b) for a, b in zip(lines, lines[1:], strict=False)):
+        return True
+    return len(_MD_HEADING.findall(text)) >= 2 and "<table" in text.lower()

@@ -9,7 +9,9 @@ layout, its figures taken from the JSON, and renders it as:
 - HTML as a TRS portal page pasted from Word (mso styles, <o:p>, nested spans, <br> in labels);
 - GBK HTML: an old layout-table portal declaring gb2312, and a Hanweb-style page declaring UTF-8
   while being GBK; and a bare UTF-8 fragment;
-- XLSX (openpyxl) and XLS (xlwt) holding the tables with their merges, as a spreadsheet attachment.
+- XLSX (openpyxl) and XLS (xlwt) holding the tables with their merges, as a spreadsheet attachment;
+- Markdown as PDF→Markdown converters write it (to_markdown, MarkdownStyle): pipe tables with merged cells
+  blank or repeated, HTML tables, a table cut by a page break, a repeated header, generic 数据1…N headers.
 
 A null cell prints blank; a key absent from the JSON is absent from the rendition (its whole row,
 or its whole table block). Run `python tests/support/renditions.py EXPECTED.json OUTDIR` to look at them.
@@ -33,6 +35,7 @@ if str(ROOT) not in sys.path:
 from crawler import template as tpl  # noqa: E402
 from crawler.parsing.readers.office import convert  # noqa: E402
 from crawler.parsing.readers.sheet import number_text  # noqa: E402
+from crawler.parsing.values import is_figure  # noqa: E402
 
 KINDS = ("docx", "pdf", "doc", "html", "html-gbk", "html-gbk-lie", "html-fragment", "xlsx", "xls")
 
@@ -605,6 +608,118 @@ def write_all(sources: dict[str, dict], outdir: Path) -> dict[tuple[str, str], P
                 raise RuntimeError(f"LibreOffice made no {path.name}")
             paths[name, kind] = path
     return paths
+
+
+# ---- Markdown, as PDF→Markdown converters write it ---------------------------------------------
+@dataclass(frozen=True)
+class MarkdownStyle:
+    """How one converter writes the report's tables."""
+
+    repeat: bool = False  # docling: a merged cell's text in every position it covers (else blank, as marker)
+    html_tables: bool = False  # MinerU: each table as an HTML <table> with rowspan/colspan
+    split: bool = False  # table 三 cut by a page break: a page number and a running heading between the
+    # pieces, its header printed again on the second piece, and the row at the cut split in two
+    repeated_header: bool = False  # table 三's header printed again between two rows of one table
+    generic: tuple[str, ...] = ()  # tables (applications, review) whose header the converter named 数据1…N
+
+
+def flat_rows(layout: Layout, repeat: bool = False) -> list[list[str]]:
+    """The layout as a full grid: a merged cell's text in its top-left position, covered ones blank
+    (or repeating the text)."""
+    grid = [[""] * layout_width(layout) for _ in layout]
+    for r, row in enumerate(grid_origins(layout)):
+        for c, span in row:
+            for dr in range(span.rows):
+                for dc in range(span.cols):
+                    if (dr, dc) == (0, 0) or repeat:
+                        grid[r + dr][c + dc] = span.text
+    return grid
+
+
+def _pipe(row: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", "<br>") for c in row) + " |"
+
+
+def pipe_table(rows: list[list[str]]) -> list[str]:
+    """A pipe table: the first row is its header line."""
+    return [_pipe(rows[0]), "|" + "---|" * len(rows[0]), *(_pipe(r) for r in rows[1:])]
+
+
+def _html_table_plain(layout: Layout) -> str:
+    """A table the way MinerU writes one: bare <table><tr><td rowspan colspan>, on one line."""
+    out = ["<table>"]
+    for row in layout:
+        out.append("<tr>")
+        for span in row:
+            attrs = (f' rowspan="{span.rows}"' if span.rows > 1 else "") + (
+                f' colspan="{span.cols}"' if span.cols > 1 else ""
+            )
+            out.append(f"<td{attrs}>{html.escape(span.text).replace(chr(10), '<br>')}</td>")
+        out.append("</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _header_rows(layout: Layout) -> int:
+    """How many rows at the top of a table print no figure."""
+    for r, row in enumerate(layout):
+        if any(s.value for s in row):
+            return r
+    return len(layout)
+
+
+def _table_name(heading: str) -> str:
+    return {"二": "active", "三": "applications", "四": "review"}.get(heading[:1], "")
+
+
+def _markdown_table(layout: Layout, name: str, report: Report, style: MarkdownStyle) -> list[str]:
+    if style.html_tables:
+        return [_html_table_plain(layout), ""]
+    rows = flat_rows(layout, style.repeat)
+    head = _header_rows(layout)
+    if name in style.generic:
+        rows = [[f"数据{i + 1}" for i in range(len(rows[0]))]] + rows[head:]
+        head = 1
+    if name != "applications" or not (style.split or style.repeated_header):
+        return [*pipe_table(rows), ""]
+    header, body = rows[:head], rows[head:]
+    cut = len(body) // 2
+    if style.repeated_header:
+        return [*pipe_table(header + body[:cut] + header + body[cut:]), ""]
+    # The row at the cut breaks inside its label: the label's head stays above, the rest and the figures below.
+    row = body[cut]
+    k = max(c for c, text in enumerate(row) if text and not is_figure(text))  # the row's own label
+    label = row[k]
+    above = ["" if c != k else label[: len(label) // 2] for c in range(len(row))]
+    above[:k] = row[:k]
+    below = [label[len(label) // 2 :] if c == k else ("" if c < k else row[c]) for c in range(len(row))]
+    return [
+        *pipe_table(header + body[:cut] + [above]),
+        "",
+        "- 2 -",
+        "",
+        f"## {report.full_title}",
+        "",
+        *pipe_table(header + [below] + body[cut + 1 :]),
+        "",
+    ]
+
+
+def to_markdown(report: Report, style: MarkdownStyle = MarkdownStyle()) -> str:
+    """The report as a converter's Markdown: title and section headings as # headings, prose as paragraphs,
+    the tables as pipe tables (or HTML), merged cells flattened the converter's way."""
+    out = [f"# {report.full_title}", ""]
+    name = ""
+    for block in report.blocks:
+        if isinstance(block, str):
+            heading = bool(_HEADING.match(block))
+            if heading:
+                name = _table_name(block)
+            out += [f"## {block}" if heading else block, ""]
+        else:
+            out += _markdown_table(block, name, report, style)
+    out += [*(f"{line}  " for line in report.closing), ""]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ def reader(fmt: str) -> Reader:
         from crawler.parsing.readers.text import read_text
 
         return lambda data, fmt, **_: read_text(data)
+    if fmt == "markdown":
+        from crawler.parsing.readers.markdown import read_markdown
+
+        return lambda data, fmt, **_: read_markdown(data)
     if fmt == "html":
         from crawler.parsing.readers.html import read_html
 

@@ -1,0 +1,154 @@
+"""Markdown as PDF→Markdown converters write it: every seed and the Huai'an cells, with pipe tables (merged cells
+left blank as marker does, or repeated as docling does), HTML tables (MinerU), table 三 cut in two under a running
+heading with its header repeated and a row split, a header repeated mid-table, and generic 数据1…N headers, read
+back to exactly the hand-labelled cells. Generic headers whose totals do not confirm the column order give a
+finding and no figures."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+from support.renditions import HTML_STYLE, MarkdownStyle, report_from, to_markdown
+from support.shared import SHARED, expected_for, seed_paths
+from test_parse_real import assert_matches
+
+from crawler.model import ParseError
+from crawler.parsing import limits, parse_bytes, sniff
+from crawler.parsing.values import is_figure
+
+SOURCES = {p.stem: expected_for(p) for p in seed_paths()} | {
+    "huaian-2024": json.loads((SHARED / "real" / "expected" / "huaian-city-gov-2024.json").read_text())
+}
+BOTH = ("applications", "review")
+STYLES = {
+    "marker": MarkdownStyle(),
+    "docling": MarkdownStyle(repeat=True),
+    "mineru": MarkdownStyle(html_tables=True),
+    "split": MarkdownStyle(split=True),
+    "repeated-header": MarkdownStyle(repeated_header=True),
+    "generic": MarkdownStyle(generic=BOTH),
+    "split-generic-docling": MarkdownStyle(split=True, generic=BOTH, repeat=True),
+    "repeated-generic": MarkdownStyle(repeated_header=True, generic=BOTH),
+}
+
+
+def _markdown(expected: dict, style: MarkdownStyle) -> bytes:
+    return to_markdown(report_from(expected, HTML_STYLE), style).encode()
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_markdown_rendition_parses_back_exactly(name, style):
+    data = _markdown(SOURCES[name], STYLES[style])
+    assert sniff(data) == "markdown"
+    report = parse_bytes(data)
+    expected = SOURCES[name]
+    assert report.format == "markdown"
+    assert_matches(report.contract(), expected)
+    assert (report.agency, report.year, report.template) == (expected["agency"], expected["year"], expected["template"])
+    rules = [f.rule for f in report.findings]
+    assert "parse.columns_unconfirmed" not in rules
+    assert rules.count("parse.columns_by_order") == (2 if STYLES[style].generic else 0)
+
+
+def test_the_renditions_really_are_shaped_like_converter_output():
+    exp = SOURCES[sorted(SOURCES)[0]]
+    split = _markdown(exp, STYLES["split"]).decode()
+    assert split.count("申请人情况") == 2  # the header printed on both pieces
+    assert "\n- 2 -\n" in split and f"\n## {exp['agency']}{exp['year']}年政府信息公开工作年度报告\n" in split
+    lines = split.split("\n")
+    cut = lines[lines.index("- 2 -") - 2].strip("| ").split(" | ")
+    assert any(cut) and not any(is_figure(c) for c in cut)  # the row at the cut: its label's head, no figures
+    generic = _markdown(exp, STYLES["generic"]).decode()
+    assert "| 数据1 | 数据2 |" in generic and "| 数据15 |" in generic and "申请人情况" not in generic
+    assert "<table>" in _markdown(exp, STYLES["mineru"]).decode()
+    assert "| 申请人情况 | 申请人情况 |" in _markdown(exp, STYLES["docling"]).decode()
+
+
+def _inconsistent_review(expected: dict) -> dict:
+    """Table 四 printed as 洪泽区 printed it in 2023: 行政复议 维持 10, 纠正 1, 总计 0."""
+    broken = copy.deepcopy(expected)
+    broken["cells"].update({"review.upheld": 10, "review.corrected": 1, "review.total": 0})
+    return broken
+
+
+def test_generic_headers_whose_totals_do_not_hold_give_a_finding_and_no_figures():
+    exp = _inconsistent_review(SOURCES["huaian-2024"])
+    report = parse_bytes(_markdown(exp, MarkdownStyle(generic=BOTH)))
+    review = {k: v for k, v in report.values().items() if k.startswith(("review.", "litigation_"))}
+    assert len(review) == 15 and set(review.values()) == {None}
+    finding = next(f for f in report.findings if f.rule == "parse.columns_unconfirmed")
+    assert finding.status == "fail" and "数据1" in finding.message and finding.data["table"] == "review"
+    assert any(f.rule == "parse.columns_by_order" and f.data["table"] == "applications" for f in report.findings)
+    applications = {k: v for k, v in exp["cells"].items() if k.startswith("applications.")}
+    assert {k: report.values()[k] for k in applications} == applications
+
+
+def test_the_same_inconsistent_table_with_its_real_header_is_read_as_printed():
+    """Parsing does not judge: with its own column labels the table is read, totals and all."""
+    exp = _inconsistent_review(SOURCES["huaian-2024"])
+    report = parse_bytes(_markdown(exp, MarkdownStyle()))
+    assert (report.values()["review.upheld"], report.values()["review.total"]) == (10, 0)
+    assert not any(f.rule.startswith("parse.columns_") for f in report.findings)
+
+
+def test_generic_headers_over_a_table_of_unknown_width_give_a_finding():
+    text = (
+        "# 某某局2023年政府信息公开工作年度报告\n\n## 二、主动公开政府信息情况\n\n"
+        "| 数据1 | 数据2 | 数据3 | 数据4 |\n|---|---|---|---|\n| 规章 | 1 | 0 | 5 |\n| 行政规范性文件 | 2 | 1 | 7 |\n"
+    )
+    report = parse_bytes(text.encode())
+    assert any(f.rule == "parse.columns_unconfirmed" for f in report.findings)
+    assert all(v is None for k, v in report.values().items() if k.startswith("active.rules"))
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("<!DOCTYPE html><html><body><p>| a | b |</p>\n|---|---|\n</body></html>", "html"),
+        ("<p>一、总体情况</p>\n| a | b |\n|---|---|\n", "html"),  # a fragment starts with markup
+        ("# 标题\n\n正文。\n\n## 小标题\n\n更多正文。\n", "text"),  # headings alone: read as text
+        ("# 标题\n\n## 表格\n\n<table><tr><td>规章</td><td>1</td></tr></table>\n", "markdown"),
+        ("规章 | 1 | 0\n--- | --- | ---\n", "markdown"),  # no outer pipes
+    ],
+)
+def test_sniffing_markdown(text, kind):
+    assert sniff(text.encode()) == kind
+
+
+def test_gbk_markdown_is_read():
+    data = _markdown(SOURCES[sorted(SOURCES)[0]], STYLES["marker"]).decode().encode("gbk")
+    assert sniff(data) == "markdown"
+    assert_matches(parse_bytes(data).contract(), SOURCES[sorted(SOURCES)[0]])
+
+
+def test_too_many_lines_is_too_large(monkeypatch):
+    monkeypatch.setattr(limits, "MARKDOWN_LINES", 50)
+    with pytest.raises(ParseError) as e:
+        parse_bytes(_markdown(SOURCES[sorted(SOURCES)[0]], STYLES["marker"]))
+    assert e.value.reason == "too_large"
+
+
+def test_a_huge_pipe_table_is_too_large(monkeypatch):
+    monkeypatch.setattr(limits, "GRID_CELLS", 10_000)
+    row = "|" + " 0 |" * 200
+    text = "# 表\n\n" + row + "\n|" + "---|" * 200 + "\n" + "\n".join([row] * 100)
+    with pytest.raises(ParseError) as e:
+        parse_bytes(text.encode())
+    assert e.value.reason == "too_large"
+
+
+def test_cli_parses_markdown(tmp_path):
+    path = tmp_path / "report.md"
+    path.write_bytes(_markdown(SOURCES["huaian-2024"], STYLES["split-generic-docling"]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "parse", "--json", str(path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {"agency", "year", "template", "signed_date", "cells", "findings"}
+    assert out["agency"] == "淮安市人民政府" and out["cells"]["applications.handled_total.total"] == 3050
