@@ -40,7 +40,25 @@ XXGK_ARCHIVE_WORKERS = 2  # processes that parse and write to the archive (one r
 XXGK_PARALLEL_PORTALS = 8  # portals crawled at the same time (each one politely, see below)
 XXGK_PROGRESS_SECONDS = 10.0  # how often `xxgk crawl` prints its progress line
 
+# --- the frontier (crawler/crawl/frontier.py) -----------------------------------------------------------
+# Requests waiting to be made live on disk, in a private JOBDIR per portal crawler removed when it closes: the
+# memory of a crawl is its portals in flight, not its frontier. `xxgk crawl --redis` replaces both with
+# scrapy-redis's (the frontier and its fingerprints in Redis; crawler/crawl/distributed.py).
+SCHEDULER = "crawler.crawl.frontier.DiskScheduler"
+DUPEFILTER_CLASS = "crawler.crawl.frontier.MemoryDupeFilter"
+XXGK_FRONTIER_DIR = os.environ.get("XXGK_FRONTIER_DIR")  # None → beside the archive: <db stem>-frontier/
+# Distributed crawl: a worker whose heartbeat is this old is taken for dead and its leased requests go back to
+# the frontier; workers wait this long for the writer's round, the writer as long for its first worker.
+XXGK_REDIS_LEASE_SECONDS = 15.0
+XXGK_REDIS_JOIN_SECONDS = 60.0
+
 # --- politeness ------------------------------------------------------------------------------------------
+# Each portal is its own Scrapy crawler with its own downloader, so its domains' slots (at most
+# CONCURRENT_REQUESTS_PER_DOMAIN at once, DOWNLOAD_DELAY apart, AutoThrottle stretching the delay when a portal
+# slows down) are never shared with another portal's, however many thousand domains a national registry
+# holds; Scrapy drops a slot idle for a minute. What a national crawl then costs is set by XXGK_PARALLEL_PORTALS:
+# its wall time is about (requests per portal × the delay AutoThrottle settles on) × portals ÷ portals at once
+# (bench/national.py prints the projection), and its memory about XXGK_PARALLEL_PORTALS crawlers in flight.
 USER_AGENT = f"xxgk/0.1 (open-government annual report monitor; +{XXGK_CONTACT})"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16  # across portals; each portal (domain) gets at most 2

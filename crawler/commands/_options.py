@@ -88,6 +88,18 @@ def http_url(text: str) -> str:
     return text.strip()
 
 
+def redis_url(text: str) -> str:
+    """A Redis URL (redis://host:port/db, rediss:// for TLS, unix:///path.sock)."""
+    parts = urlsplit(text.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a Redis URL: {text!r} ({e})") from None
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise argparse.ArgumentTypeError(f"not a Redis URL (redis://HOST:PORT/DB): {text!r}")
+    return text.strip()
+
+
 # Settings Scrapy or xxgk read as numbers or booleans (crawler/settings.py, Scrapy's getint/getfloat/getbool):
 # a value that does not parse would stop the crawl at start-up, or in the middle of it.
 INT_SETTINGS = frozenset(
@@ -100,7 +112,8 @@ INT_SETTINGS = frozenset(
 FLOAT_SETTINGS = frozenset(
     "DOWNLOAD_DELAY DOWNLOAD_TIMEOUT AUTOTHROTTLE_START_DELAY AUTOTHROTTLE_MAX_DELAY "
     "AUTOTHROTTLE_TARGET_CONCURRENCY CLOSESPIDER_TIMEOUT XXGK_RECHECK_DAYS XXGK_RETRY_BACKOFF_BASE "
-    "XXGK_RETRY_BACKOFF_MAX XXGK_MAX_RETRY_AFTER XXGK_PROGRESS_SECONDS".split()
+    "XXGK_RETRY_BACKOFF_MAX XXGK_MAX_RETRY_AFTER XXGK_PROGRESS_SECONDS XXGK_REDIS_LEASE_SECONDS "
+    "XXGK_REDIS_JOIN_SECONDS".split()
 )
 BOOL_SETTINGS = frozenset(
     "AUTOTHROTTLE_ENABLED ROBOTSTXT_OBEY RETRY_ENABLED REDIRECT_ENABLED COOKIES_ENABLED TELNETCONSOLE_ENABLED "
@@ -165,6 +178,22 @@ def add_network_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_distributed_options(p: argparse.ArgumentParser) -> None:
+    """Scale-out on scrapy-redis (crawler/crawl/distributed.py): workers share the frontier, one writer archives."""
+    p.add_argument(
+        "--redis",
+        type=redis_url,
+        metavar="URL",
+        help="share the frontier in this Redis (default: $XXGK_REDIS): this process is a crawl worker of the "
+        "writer's round",
+    )
+    p.add_argument(
+        "--writer",
+        action="store_true",
+        help="with --redis: be the round's one archive writer (start it first; it ends when the workers are done)",
+    )
+
+
 def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--today", type=iso_date, help="judge deadlines as of this date (YYYY-MM-DD), for reproducible runs")
     p.add_argument(
@@ -212,12 +241,13 @@ ENVIRONMENT: dict[str, str] = {
     "XXGK_CACHE": "where the replica portals' LibreOffice renditions are cached (default ~/.cache/xxgk)",
     "XXGK_MODOOD_DIR": "modood's provinces/cities/areas CSVs, for `registry national --cross-check` without DIR",
     "XXGK_DEBUG": "1: print the full traceback of an unexpected error",
+    "XXGK_REDIS": "Redis URL of a distributed crawl, when --redis is not given (redis://HOST:PORT/DB)",
 }
 _CRAWL = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_ALLOWED_PRIVATE_NETWORKS", "XXGK_RECHECK_DAYS", "XXGK_CONTACT")
 _PARSE = ("XXGK_OCR", "XXGK_SOFFICE_TIMEOUT")
 _CHECK = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_PUBLIC_URL", "XXGK_CHROMIUM")
 COMMAND_ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "crawl": (*_CRAWL, *_PARSE, "XXGK_CHROMIUM"),
+    "crawl": (*_CRAWL, *_PARSE, "XXGK_CHROMIUM", "XXGK_REDIS"),
     "run": (*_CRAWL, *_PARSE, "XXGK_PUBLIC_URL", "XXGK_CHROMIUM"),
     "check": _CHECK,
     "import": ("XXGK_DB", *_PARSE),

@@ -1,5 +1,9 @@
 """`xxgk crawl [NAME...]` and `xxgk crawl --url URL --agency NAME --kind KIND`: crawl portals into the archive.
 
+`xxgk crawl --redis URL --writer` and `xxgk crawl --redis URL [NAME...]` on as many machines as wanted: a
+distributed crawl (crawler/crawl/distributed.py, docs/operations.md): one writer archives, the workers share
+the frontier in Redis, download and parse.
+
 Exit codes (crawler.exits): 0 ok, 1 partial failure (a portal unreachable, pages or documents failed; the rest is archived),
 2 fatal (nothing crawled: lock held by another run, bad registry or portal name, archive not writable).
 """
@@ -8,19 +12,62 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from crawler.commands._options import add_archive_options, add_crawl_options, http_url
+from crawler.commands._options import (
+    add_archive_options,
+    add_crawl_options,
+    add_distributed_options,
+    http_url,
+    redis_url,
+)
 from crawler.exits import EXIT_FATAL
 from crawler.registry import KINDS
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.crawl import crawl
-
     settings = dict(args.set or [])
     settings.setdefault("LOG_LEVEL", "INFO" if args.verbose else "WARNING")
-    summary = crawl(
+    summary = _distributed(args, settings) if (args.redis or os.environ.get("XXGK_REDIS") or args.writer) else _local(args, settings)
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        for line in summary.lines():
+            print(line, file=sys.stderr if summary.exit_code == EXIT_FATAL and line == summary.message else sys.stdout)
+    return summary.exit_code
+
+
+def _distributed(args: argparse.Namespace, settings: dict):
+    from crawler.crawl.distributed import run_worker, run_writer
+    from crawler.crawl.job import _fatal
+
+    try:
+        url = args.redis or redis_url(os.environ.get("XXGK_REDIS", ""))
+    except argparse.ArgumentTypeError as e:
+        return _fatal(f"--writer needs --redis URL or $XXGK_REDIS ({e})", 0.0)
+    if args.url:
+        return _fatal("--url crawls one portal in one process: it does not go with --redis", 0.0)
+    if args.writer:
+        if args.portals:
+            return _fatal("the writer takes no portal names: give them to the workers", 0.0)
+        return run_writer(url, db=args.db, registry=args.registry, settings=settings, progress=not args.quiet)
+    return run_worker(
+        url,
+        args.portals or None,
+        db=args.db,
+        registry=args.registry,
+        recheck=args.recheck,
+        allow_networks=args.allow_network,
+        settings=settings,
+        progress=not args.quiet,
+    )
+
+
+def _local(args: argparse.Namespace, settings: dict):
+    from crawler.crawl import crawl
+
+    return crawl(
         args.portals or None,
         db=args.db,
         registry=args.registry,
@@ -33,12 +80,6 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         progress=not args.quiet,
     )
-    if args.json:
-        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
-    else:
-        for line in summary.lines():
-            print(line, file=sys.stderr if summary.exit_code == EXIT_FATAL and line == summary.message else sys.stdout)
-    return summary.exit_code
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_archive_options(p)
     add_crawl_options(p)
+    add_distributed_options(p)
     p.add_argument(
         "--url", type=http_url, help="crawl a portal outside the registry, from its home page or any page of it"
     )

@@ -1,0 +1,202 @@
+"""Scale-out on scrapy-redis (crawler/crawl/distributed.py): one writer, two crawl workers sharing the frontier
+in a real Redis (Debian's redis-server, started here on 127.0.0.1 with a random port and a temporary directory),
+over the replica portals by real HTTP. Every report archived exactly once; a worker SIGKILLed midway loses
+nothing (its leased requests return to the frontier and the other worker makes them); Redis down: one line.
+
+The portals are the replica's that do not declare a home page: the self-healing column check of those that do
+(crawler/crawl/columns.py) writes the archive from the crawl process, which a worker must not do (see
+WorkerSession.heals).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.shared import ROOT
+
+from crawler.replica import ReplicaServer
+from storage import Archive
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="Debian's redis-server (scripts/setup)")
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "XXGK_REDIS_LEASE_SECONDS=4"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = Redis(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def replica(tmp_path_factory):
+    with ReplicaServer() as server:
+        server.registry = server.registry_path(tmp_path_factory.mktemp("replica"))
+        yield server
+
+
+def portals(replica) -> list[str]:
+    from crawler.registry import load_registry
+
+    return [p.id for p in load_registry(replica.registry).portals if not p.home_url]
+
+
+def xxgk_crawl(db: Path, replica, redis_url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "crawl",
+        "--db",
+        str(db),
+        "--registry",
+        str(replica.registry),
+        "--redis",
+        redis_url,
+        "-q",
+        "--json",
+        *FAST,
+        *extra,
+    ]
+
+
+def start(cmd: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "TELNETCONSOLE_ENABLED": "False"}
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+
+
+def worker(db: Path, replica, redis_url: str) -> subprocess.Popen:
+    return start(xxgk_crawl(db, replica, redis_url, "--allow-network", "127.0.0.1/32", *portals(replica)))
+
+
+def finished(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, dict, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, json.loads(out) if out.strip() else {}, err
+
+
+def assert_every_report_once(replica, db: Path) -> None:
+    """Each report the crawled portals publish is in the archive exactly once, from its own URL, parsed."""
+    wanted = {
+        (e.portal, e.agency, e.year): replica.base_url + e.url
+        for e in replica.expected()
+        if e.portal in portals(replica)
+    }
+    with Archive(db) as archive:
+        rows = [r for pid in portals(replica) for r in archive.reports.list(portal_id=pid)]
+        versions = archive.conn.execute("SELECT count(*) FROM report_versions").fetchone()[0]
+    got = {(r.portal_id, r.agency, r.year): r for r in rows}
+    assert len(rows) == len(got), "a report archived twice"
+    assert set(got) == set(wanted), f"missing {set(wanted) - set(got)}, unexpected {set(got) - set(wanted)}"
+    assert all(got[k].source_url == url and got[k].parse_status == "ok" for k, url in wanted.items())
+    assert versions == len(rows), "a report written twice as a new version"
+
+
+def test_two_workers_share_the_frontier_and_archive_every_report_once(replica, redis, tmp_path):
+    db = tmp_path / "xxgk.db"
+    writer = start(xxgk_crawl(db, replica, redis.url, "--writer"))
+    workers = [worker(db, replica, redis.url) for _ in range(2)]
+    shares = []
+    for w in workers:
+        code, summary, err = finished(w)
+        assert code == 0, err[-3000:]
+        shares.append(int(summary["message"].split(": ")[-1].split()[0]))  # "... N reports handed to the writer"
+    code, summary, err = finished(writer)
+    assert code == 0, err[-3000:]
+    assert_every_report_once(replica, db)
+    expected = len([e for e in replica.expected() if e.portal in portals(replica)])
+    assert sum(p["reports_new"] for p in summary["portals"]) == expected
+    assert sum(p["reports_unchanged"] for p in summary["portals"]) == 0  # no report handed over twice
+    assert sum(shares) == expected and min(shares) > 0, shares  # both workers did part of the work
+    assert {p["portal_id"] for p in summary["portals"] if p["status"] == "ok"} == set(portals(replica))
+
+
+def test_a_worker_killed_midway_loses_nothing(replica, redis, tmp_path):
+    db = tmp_path / "xxgk.db"
+    writer = start(xxgk_crawl(db, replica, redis.url, "--writer"))
+    slow = ["-s", "DOWNLOAD_DELAY=0.3"]  # slow enough to be killed midway
+    args = ["--allow-network", "127.0.0.1/32", *portals(replica), *slow]
+    victim, survivor = (start(xxgk_crawl(db, replica, redis.url, *args)) for _ in range(2))
+    total = len([e for e in replica.expected() if e.portal in portals(replica)])
+    deadline = time.monotonic() + 120
+    archived = 0
+    while time.monotonic() < deadline and archived < 8:
+        time.sleep(0.2)
+        if db.exists():
+            with Archive(db) as archive:
+                archived = sum(len(archive.reports.list(portal_id=p)) for p in portals(replica))
+    os.killpg(victim.pid, signal.SIGKILL)  # the worker and its archive processes, mid-crawl
+    victim.wait()
+    assert 8 <= archived < total
+    code, _, err = finished(survivor)
+    assert code == 0, err[-3000:]
+    assert "requests of stopped workers back in the frontier" in err  # the victim's leases, made again here
+    code, summary, err = finished(writer)
+    assert code == 0, err[-3000:]
+    assert_every_report_once(replica, db)
+    assert sum(p["reports_new"] for p in summary["portals"]) == total
+
+
+def test_a_crawl_with_redis_stopped_fails_with_one_line(replica, redis, tmp_path):
+    redis.stop()
+    base = ["crawl", "--db", str(tmp_path / "x.db"), "--registry", str(replica.registry), "--redis", redis.url]
+    for extra in (["--writer"], ["--allow-network", "127.0.0.1/32"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", *base, *extra], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, done
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"xxgk crawl: cannot reach Redis at {redis.url}"), done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "x.db").exists()  # nothing was created
