@@ -69,15 +69,68 @@ def title_from(lines: list[str], hint: str | None) -> tuple[str | None, str | No
     spans = [(a, b) for a in range(len(opening)) for b in range(len(opening), a, -1)]
     candidates += ["".join(opening[a:b]) for a, b in sorted(spans, key=lambda ab: ab[0] - ab[1])]
     for cand in candidates:
-        cand = re.sub(r"[(（]?(?:图片版|超链版|全文|正文|文字版)[)）]?", "", squash(cand))
-        for rx in (_AGENCY_FIRST, _YEAR_FIRST):
-            m = rx.search(cand)
-            if m:
-                agency = m["agency"].strip("《》\"'“”:：-_ ")
-                if agency in ("", "政府", "本机关", "我市", "我区", "我县"):
-                    continue
-                return cand[: m.end()], agency, int(m["year"])
-    return None, None, None
+        found = _title(cand)
+        if found:
+            return found
+    return _title_anywhere(lines)
+
+
+_VERSION = re.compile(r"[(（]?(?:图片版|超链版|全文|正文|文字版)[)）]?")
+_NOT_AGENCY = ("", "政府", "本机关", "我市", "我区", "我县")
+
+
+def _title(cand: str, whole: bool = False) -> tuple[str, str, int] | None:
+    """(title, agency, year) if `cand` reads as a report title (all of it, when `whole`)."""
+    cand = _VERSION.sub("", squash(cand))
+    for rx in (_AGENCY_FIRST, _YEAR_FIRST):
+        m = rx.search(cand)
+        if m:
+            agency = m["agency"].strip("《》\"'“”:：-_ ")
+            if agency in _NOT_AGENCY or _CHROME_MARKS.search(agency) or (whole and m.end() < len(cand.rstrip("。."))):
+                continue
+            return cand[: m.end()], agency, int(m["year"])
+    return None
+
+
+# Page chrome a saved portal page brings along (a DOCX Word made of it, say): navigation separators and
+# breadcrumbs in an "agency", and links to other documents that merely name a report (关于印发…的通知).
+_CHROME_MARKS = re.compile(r"[|｜>＞»/\\:：]|首页|当前位置|您现在的位置")
+_OTHER_DOCUMENT = ("通知", "印发", "转发", "意见", "办法", "要点", "解读", "图解", "答记者问")
+_SCAN_LINES = 600  # how far into a document a title after page chrome is looked for
+
+
+def _title_anywhere(lines: list[str]) -> tuple[str | None, str | None, int | None]:
+    """The report's title where page chrome comes first: a short line (or two or three, a title printed
+    over several lines) that is a whole title, before the first section heading. Of several (links to other
+    years' reports), the one of the year the report states its figures for, else the one nearest the body."""
+    short = [squash(ln).strip("#*") for ln in lines[:_SCAN_LINES]]
+    body = next((i for i, s in enumerate(short) if _HEADING.match(s) and _section_of(s)), len(short))
+    found: list[tuple[str, str, int]] = []
+    for end in range(body):
+        for start in range(end, max(end - 3, -1), -1):  # the line alone first, then with the lines above it
+            span = short[start : end + 1]
+            if any(not s or len(s) > 60 or _HEADING.match(s) for s in span):
+                break
+            cand = "".join(span)
+            if any(w in cand for w in _OTHER_DOCUMENT):
+                break
+            title = _title(cand, whole=True)
+            if title:
+                found.append(title)
+                break
+    if not found:
+        return None, None, None
+    stated = statistics_year("\n".join(lines))
+    same = [t for t in found if t[2] == stated]
+    return (same or found)[-1]
+
+
+def _section_of(heading: str) -> str | None:
+    """The section a heading line opens (一 for 一、总体情况), if it names its topic."""
+    m = _HEADING.match(heading)
+    if not m or len(heading) > 40:
+        return None
+    return m[1] if any(t in heading for t in dict(SECTION_HEADINGS)[m[1]]) else None
 
 
 def statistics_year(text: str) -> int | None:

@@ -24,7 +24,7 @@ import json
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,6 +61,8 @@ class Report:
     title: list[str]  # the title as printed, over one or more centred lines
     blocks: list[str | Layout]  # body paragraphs and tables
     closing: list[str]  # the 落款: agency and date, right-aligned (absent when the JSON has no date)
+    chrome: list[str] = field(default_factory=list)  # a saved portal page's navigation before the title
+    footer: list[str] = field(default_factory=list)  # and its footer after the 落款
 
     @property
     def full_title(self) -> str:
@@ -302,6 +304,14 @@ def to_docx(report: Report, path: Path | BinaryIO) -> Path | BinaryIO:
     normal.font.size = Pt(10.5)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "WenQuanYi Zen Hei")
 
+    for line in report.chrome:  # navigation bars come out of Word as one-row tables, the rest as paragraphs
+        if " | " in line:
+            items = line.split(" | ")
+            nav = document.add_table(rows=1, cols=len(items))
+            for cell, item in zip(nav.rows[0].cells, items, strict=True):
+                cell.paragraphs[0].add_run(item)
+        else:
+            document.add_paragraph(line)
     for line in report.title:
         run = document.add_paragraph(style=None).add_run(line)
         run.bold, run.font.size = True, Pt(16)
@@ -334,8 +344,42 @@ def to_docx(report: Report, path: Path | BinaryIO) -> Path | BinaryIO:
         document.add_paragraph("")  # Word always ends a table with a paragraph; LibreOffice needs it
     for line in report.closing:
         document.add_paragraph(line).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for line in report.footer:
+        document.add_paragraph(line)
     document.save(path)
     return path
+
+
+def saved_page(report: Report) -> Report:
+    """The report as a portal page saved from the browser and opened in Word: the site's top bar,
+    navigation, breadcrumb, the article's metadata and a list of related documents (other years' reports,
+    notices that name the report format) before the title, and the site footer after the 落款."""
+    agency, year = report.agency, report.year
+    chrome = [
+        "无障碍浏览 | 长者模式 | 繁體版 | 登录 | 注册",
+        f"{agency}门户网站",
+        "网站首页 | 信息公开 | 政务服务 | 政民互动 | 数据开放",
+        "当前位置：首页 > 政府信息公开 > 政府信息公开年报",
+        "相关文章",
+        f"{agency}{year - 1}年政府信息公开工作年度报告",
+        f"{year}-01-22",
+        f"{agency}{year - 2}年政府信息公开工作年度报告",
+        f"{year - 1}-01-25",
+        f"关于印发《{agency}{year + 1}年政务公开工作要点》的通知",
+        "国务院办公厅政府信息与政务公开办公室关于印发《中华人民共和国政府信息公开工作年度报告格式》的通知",
+        "信息公开指南 | 信息公开制度 | 法定主动公开内容 | 政府信息公开年报",
+        f"索引号：113303000025771{year % 100:02d}B/{year + 1}-00012",
+        f"发布机构：{agency}",
+        f"发布时间：{year + 1}-01-20 10:32　来源：{agency}　浏览次数：1024",
+        "【字体：大 中 小】【打印】【关闭】",
+    ]
+    footer = [
+        "【打印本页】【关闭窗口】",
+        "相关链接：中国政府网 | 省人民政府 | 市人民政府",
+        f"主办单位：{agency}　网站标识码：3303000012",
+        "ICP备案号：浙ICP备05000000号-1　公安机关备案号：33030202000123",
+    ]
+    return replace(report, chrome=chrome, footer=footer)
 
 
 # ---- HTML -----------------------------------------------------------------------------------
