@@ -32,10 +32,14 @@ def ofds() -> dict[tuple[str, bool], bytes]:
     return {(name, ruled): to_ofd(report_from(exp), ruled) for name, exp in SOURCES.items() for ruled in (True, False)}
 
 
-@pytest.mark.parametrize("ruled", [True, False], ids=["ruled", "borderless"])
+@pytest.mark.parametrize(
+    "ruled, writer",
+    [(True, "lines"), (False, "lines"), (True, "per_char"), (False, "per_char")],
+    ids=["ruled", "borderless", "per-char-ruled", "per-char-borderless"],
+)
 @pytest.mark.parametrize("name", sorted(SOURCES))
-def test_ofd_rendition_parses_back_exactly(ofds, name, ruled):
-    data = ofds[name, ruled]
+def test_ofd_rendition_parses_back_exactly(ofds, name, ruled, writer):
+    data = ofds[name, ruled] if writer == "lines" else to_ofd(report_from(SOURCES[name]), ruled, writer=writer)
     assert sniff(data) == "ofd"
     report = parse_bytes(data)
     expected = SOURCES[name]

@@ -6,7 +6,8 @@ a page ends, the header not repeated, a merged cell cut by the break drawn on bo
 first. Text is one TextObject per printed line with DeltaX steps (compressed as "g N d" where equal); the title
 is drawn at size 1 scaled by its CTM. Cell borders (ruled=True) are drawn as OFD writers do: horizontal edges
 as stroked paths, vertical edges as thin filled bars; a template page draws a header rule on every page, and
-each page prints its number ("- 3 -"). ruled=False prints the same tables without any border.
+each page prints its number ("- 3 -"). ruled=False prints the same tables without any border. A second
+writer ("per_char") prints each character as its own object and a page's borders as one path.
 """
 
 from __future__ import annotations
@@ -128,14 +129,14 @@ class _Writer:
         self.y += BODY
 
     def _cell(self, span: Span, r: int, c: int, xs, tops, heights, page_of, centred: bool) -> None:
-        rows = range(r, r + span.rows)
+        """A printed cell: its borders on each page it reaches; its text centred in it, or, when a page
+        break leaves too little room, from the top and on into the cell's part on the next page."""
         left, right = xs[c], xs[c + span.cols]
         pieces: dict[int, list[int]] = {}
-        for rr in rows:
+        for rr in range(r, r + span.rows):
             pieces.setdefault(page_of[rr], []).append(rr)
-        for n, (page, members) in enumerate(sorted(pieces.items())):
-            top = tops[members[0]]
-            bottom = tops[members[-1]] + heights[members[-1]]
+        boxes = [(page, tops[m[0]], tops[m[-1]] + heights[m[-1]]) for page, m in sorted(pieces.items())]
+        for page, top, bottom in boxes:
             if self.ruled:
                 self.pages[page].rules += [
                     (left, top, right, top),
@@ -143,20 +144,21 @@ class _Writer:
                     (left, top, left, bottom),
                     (right, top, right, bottom),
                 ]
-            if n == 0:
-                self._cell_text(self.pages[page], span, left, right, top, bottom, centred or span.cols > 1)
-
-    def _cell_text(
-        self, page: _Page, span: Span, left: float, right: float, top: float, bottom: float, centred: bool
-    ) -> None:
         lines = [ln for ln in wrap(span.text, right - left - 2 * PAD, CELL) if ln] if span.text else []
-        block = len(lines) * CELL * 1.3
-        y = top + (bottom - top - block) / 2
+        step = CELL * 1.3
+        page, top, bottom = boxes[0]
+        y = top + (bottom - top - len(lines) * step) / 2
+        if y < top + PAD / 2:
+            y = top + PAD / 2
         for line in lines:
+            if y + step > bottom and len(boxes) > 1:
+                boxes.pop(0)
+                page, top, bottom = boxes[0]
+                y = top + PAD / 2
             width = text_width(line, CELL)
-            x = (left + right - width) / 2 if centred else left + PAD
-            page.texts.append(_Text(x, y + CELL * 1.05, CELL, line))
-            y += CELL * 1.3
+            x = (left + right - width) / 2 if centred or span.cols > 1 else left + PAD
+            self.pages[page].texts.append(_Text(x, y + CELL * 1.05, CELL, line))
+            y += step
 
 
 def _need(span: Span, cap: float) -> float:
@@ -260,11 +262,39 @@ def _rule_xml(rule: tuple[float, float, float, float], ids: _Ids) -> str:
     )
 
 
-def _page_xml(page: _Page, number: int, ids: _Ids) -> str:
-    number_text = _Text((PAGE_W - text_width(f"- {number} -", CELL)) / 2, PAGE_H - 8, CELL, f"- {number} -")
-    body = "".join(_text_xml(t, ids) for t in [*page.texts, number_text]) + "".join(
-        _rule_xml(r, ids) for r in page.rules
+def _chars_xml(t: _Text, ids: _Ids) -> str:
+    """The line one character per TextObject, each in its own box, as some OFD writers print text."""
+    out, x = [], t.x
+    for ch in t.text:
+        w = char_width(ch, t.size)
+        if not ch.isspace():
+            out.append(
+                f'<ofd:TextObject ID="{ids()}" Boundary="{x:.3f} {t.base - t.size:.3f} {w:.3f} {t.size * 1.3:.3f}" '
+                f'Font="1" Size="{t.size:g}"><ofd:TextCode X="0" Y="{t.size:g}">{escape(ch)}</ofd:TextCode></ofd:TextObject>'
+            )
+        x += w
+    return "".join(out)
+
+
+def _grid_xml(rules: list[tuple[float, float, float, float]], ids: _Ids) -> str:
+    """Every border of the page in one stroked path (M/L pairs), in a box covering the page."""
+    if not rules:
+        return ""
+    moves = " ".join(f"M {x0:.3f} {y0:.3f} L {x1:.3f} {y1:.3f}" for x0, y0, x1, y1 in rules)
+    return (
+        f'<ofd:PathObject ID="{ids()}" Boundary="0 0 {PAGE_W:g} {PAGE_H:g}" LineWidth="0.25">'
+        f"<ofd:AbbreviatedData>{moves}</ofd:AbbreviatedData></ofd:PathObject>"
     )
+
+
+def _page_xml(page: _Page, number: int, ids: _Ids, writer: str) -> str:
+    number_text = _Text((PAGE_W - text_width(f"- {number} -", CELL)) / 2, PAGE_H - 8, CELL, f"- {number} -")
+    texts = [*page.texts, number_text]
+    if writer == "per_char":
+        body = "".join(_text_xml(t, ids) if t.scaled else _chars_xml(t, ids) for t in texts)
+        body += _grid_xml(page.rules, ids)
+    else:
+        body = "".join(_text_xml(t, ids) for t in texts) + "".join(_rule_xml(r, ids) for r in page.rules)
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{NS}">'
         f"<ofd:Area><ofd:PhysicalBox>0 0 {PAGE_W:g} {PAGE_H:g}</ofd:PhysicalBox></ofd:Area>"
@@ -274,10 +304,10 @@ def _page_xml(page: _Page, number: int, ids: _Ids) -> str:
     )
 
 
-def _package(pages: list[_Page], title: str) -> bytes:
+def _package(pages: list[_Page], title: str, writer: str) -> bytes:
     ids = _Ids()
     ids.n = 100
-    contents = [_page_xml(p, i + 1, ids) for i, p in enumerate(pages)]
+    contents = [_page_xml(p, i + 1, ids, writer) for i, p in enumerate(pages)]
     header_rule = (
         f'<ofd:PathObject ID="{ids()}" Boundary="{MARGIN:g} 10 {PAGE_W - 2 * MARGIN:g} 1" LineWidth="0.5">'
         f"<ofd:AbbreviatedData>M 0 0.5 L {PAGE_W - 2 * MARGIN:g} 0.5</ofd:AbbreviatedData></ofd:PathObject>"
@@ -286,7 +316,8 @@ def _package(pages: list[_Page], title: str) -> bytes:
         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{NS}"><ofd:Content>'
         f'<ofd:Layer ID="{ids()}">{header_rule}</ofd:Layer></ofd:Content></ofd:Page>'
     )
-    listed = "".join(f'<ofd:Page ID="{i + 1}" BaseLoc="Pages/Page_{i}/Content.xml"/>' for i in range(len(pages)))
+    root = "/Doc_0/" if writer == "per_char" else ""  # this writer names parts from the package root
+    listed = "".join(f'<ofd:Page ID="{i + 1}" BaseLoc="{root}Pages/Page_{i}/Content.xml"/>' for i in range(len(pages)))
     document = (
         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{NS}"><ofd:CommonData>'
         f"<ofd:MaxUnitID>{ids.n}</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 {PAGE_W:g} {PAGE_H:g}"
@@ -316,8 +347,17 @@ def _package(pages: list[_Page], title: str) -> bytes:
     return buf.getvalue()
 
 
-def to_ofd(report: Report, ruled: bool = True, title: str | None = None) -> bytes:
-    """The report as an OFD package; `title` goes into DocInfo (None: the report's own title)."""
+WRITERS = ("lines", "per_char")
+
+
+def to_ofd(report: Report, ruled: bool = True, title: str | None = None, writer: str = "lines") -> bytes:
+    """The report as an OFD package; `title` goes into DocInfo (None: the report's own title).
+
+    writer "lines": a TextObject per printed line with DeltaX steps, each border its own path (stroked
+    horizontals, filled vertical bars); "per_char": a TextObject per character without steps, all borders
+    of a page in one stroked path, pages named from the package root (/Doc_0/Pages/…)."""
+    if writer not in WRITERS:
+        raise ValueError(f"unknown OFD writer {writer!r}")
     w = _Writer(ruled)
     for line in report.title:
         w.line(line, TITLE, "center", scaled=True)
@@ -328,4 +368,4 @@ def to_ofd(report: Report, ruled: bool = True, title: str | None = None) -> byte
             w.table(block)
     for line in report.closing:
         w.line(line, BODY, "right")
-    return _package(w.pages, report.full_title if title is None else title)
+    return _package(w.pages, report.full_title if title is None else title, writer)

@@ -93,8 +93,9 @@ def _steps(text: str | None, count: int) -> list[float | None]:
 
 
 def _advance(ch: str) -> float:
-    """A glyph's width in font sizes where the file gives none (the last glyph of a run)."""
-    return 0.5 if ord(ch) < 0x2E80 and not ch.isspace() or ch == " " else 1.0
+    """A glyph's width in font sizes where the file gives none (the last glyph of a run): Latin letters and
+    digits are about half as wide as CJK characters."""
+    return 0.5 if ord(ch) < 0x2E80 else 1.0
 
 
 @dataclass
@@ -209,21 +210,19 @@ def _path_object(el, page: _Page, count: _Counter) -> None:
         cur = p
     if not points:
         return
+    if el.get("Stroke", "true").strip().lower() != "false" and pieces:
+        for a, b in pieces:  # a stroked path: each straight piece is a border (a grid drawn as one path too)
+            page.stroke(a, b)
+        return
     (x0, y0), (x1, y1) = (
         page.point(min(p[0] for p in points), min(p[1] for p in points)),
         page.point(max(p[0] for p in points), max(p[1] for p in points)),
     )
-    if min(abs(x1 - x0), abs(y1 - y0)) <= _THIN:
-        ys = sorted((y0, y1))
-        xs = sorted((x0, x1))
-        if xs[1] - xs[0] > _THIN:
-            page.horiz.append(Segment((ys[0] + ys[1]) / 2, xs[0], xs[1]))
-        elif ys[1] - ys[0] > _THIN:
-            page.vert.append(Segment((xs[0] + xs[1]) / 2, ys[0], ys[1]))
-        return
-    if el.get("Stroke", "true").strip().lower() != "false":
-        for a, b in pieces:
-            page.stroke(a, b)
+    xs, ys = sorted((x0, x1)), sorted((y0, y1))
+    if ys[1] - ys[0] <= _THIN < xs[1] - xs[0]:  # a thin filled bar: a border drawn as a fill
+        page.horiz.append(Segment((ys[0] + ys[1]) / 2, xs[0], xs[1]))
+    elif xs[1] - xs[0] <= _THIN < ys[1] - ys[0]:
+        page.vert.append(Segment((xs[0] + xs[1]) / 2, ys[0], ys[1]))
 
 
 def _objects(container, page: _Page, count: _Counter, depth: int = 0) -> None:
@@ -246,7 +245,7 @@ class _Package:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, OSError, ValueError) as e:
             raise ParseError("unreadable", f"the OFD is not a readable zip package ({e})") from e
-        self.names = {n.lstrip("/").lower(): n for n in self.zip.namelist()}
+        self.names = {n.replace("\\", "/").lstrip("/").lower(): n for n in self.zip.namelist()}
 
     def xml(self, path: str):
         name = self.names.get(path.lstrip("/").lower())
