@@ -74,4 +74,10 @@ def is_markdown(data: bytes) -> bool:
     lines = text.split("\n")
     if any("|" in a and MD_DELIMITER.match(b) for a, b in zip(lines, lines[1:], strict=False)):
         return True
+    run = 0  # pipe rows without a delimiter row: three lines or more that open and close with "|"
+    for line in lines:
+        s = line.strip()
+        run = run + 1 if len(s) > 2 and s[0] == s[-1] == "|" and s.count("|") >= 3 else 0
+        if run >= 3:
+            return True
     return len(_MD_HEADING.findall(text)) >= 2 and "<table" in text.lower()

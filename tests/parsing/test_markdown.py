@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 
@@ -114,6 +115,8 @@ def test_generic_headers_over_a_table_of_unknown_width_give_a_finding():
         ("# 标题\n\n正文。\n\n## 小标题\n\n更多正文。\n", "text"),  # headings alone: read as text
         ("# 标题\n\n## 表格\n\n<table><tr><td>规章</td><td>1</td></tr></table>\n", "markdown"),
         ("规章 | 1 | 0\n--- | --- | ---\n", "markdown"),  # no outer pipes
+        ("| 规章 | 1 | 0 |\n| 规范性文件 | 2 | 0 |\n| 行政许可 | 3 | 1 |\n", "markdown"),  # no delimiter row
+        ("规章\t1\t0\n规范性文件\t2\t0\n", "text"),
     ],
 )
 def test_sniffing_markdown(text, kind):
@@ -152,3 +155,13 @@ def test_cli_parses_markdown(tmp_path):
     out = json.loads(proc.stdout)
     assert set(out) == {"agency", "year", "template", "signed_date", "cells", "findings"}
     assert out["agency"] == "淮安市人民政府" and out["cells"]["applications.handled_total.total"] == 3050
+
+
+def test_figures_written_as_latex_and_tables_without_delimiter_rows():
+    """MinerU writes some figures as inline math ($1 2$); people paste pipe rows without a delimiter row."""
+    expected = SOURCES["huaian-2024"]
+    text = _markdown(expected, STYLES["marker"]).decode()
+    text = re.sub(r"\| (\d)(\d*) \|", lambda m: f"| ${m[1]} {m[2]}$ |" if m[2] else f"| ${m[1]}$ |", text)
+    text = "\n".join(ln for ln in text.split("\n") if not re.fullmatch(r"\|(?:---\|)+", ln))
+    assert "$3 001$" in text or "$3 0" in text
+    assert_matches(parse_bytes(text.encode()).contract(), expected)

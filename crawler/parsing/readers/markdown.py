@@ -34,7 +34,8 @@ from crawler.text import squash
 _PIPE_SPLIT = re.compile(r"(?<!\\)\|")
 _GENERIC = re.compile(r"^(?:数据|列|栏|字段|column|col|field|unnamed:?)\s*[_\-]?\s*\d{1,3}$", re.I)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
-_BREAK = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
+_BREAK = re.compile(r"^\s{0,3}(?:(?:[-*_]\s*){3,}|=+\s*)$")  # a thematic break, or a setext heading's underline
+_MATH_NUMBER = re.compile(r"\$\s*([-+]?[\d\s.,]+%?)\s*\$")  # $1 2 3$: a figure OCR'd into LaTeX (MinerU)
 _FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -55,6 +56,7 @@ def inline(text: str) -> str:
     """Markdown inline markup to the text it prints: images dropped, links to their text, emphasis and
     escapes removed, <br> to a line break, other tags and entities to their text."""
     text = _IMAGE.sub("", text)
+    text = _MATH_NUMBER.sub(lambda m: re.sub(r"\s+", "", m[1]), text)
     text = _LINK.sub(r"\1", text)
     text = _BR.sub("\n", text)
     text = _TAG.sub("", text)
@@ -196,6 +198,8 @@ def _furniture(line: str) -> bool:
 
 
 def _rejoin(blocks: list[str | Table]) -> list[str | Table]:
+    from crawler.parsing.readers.pdf import is_page_number  # pdfium: loaded only when tables are there
+
     out: list[str | Table] = []
     for block in blocks:
         if isinstance(block, Table):
@@ -213,7 +217,7 @@ def _rejoin(blocks: list[str | Table]) -> list[str | Table]:
                 del out[k + 1 :]
                 width = len(prev.rows[0])
                 inside = [b for b in between if isinstance(b, str) and _names_template_part(b)]
-                moved = [b for b in between if b not in inside]
+                moved = [b for b in between if b not in inside and not is_page_number(b)]
                 prev.rows.extend([[b] + [None] * (width - 1) for b in inside])  # type: ignore[list-item]
                 band = set(_header_band(prev))
                 while (
