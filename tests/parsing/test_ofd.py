@@ -173,3 +173,64 @@ def test_an_ofd_of_images_only_has_no_text(ofds):
     with pytest.raises(ParseError) as e:
         parse_bytes(_repack(data, **emptied))
     assert e.value.reason == "no_text"
+
+
+# ---- composite objects: vector graphics of the resources -------------------------------------
+NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+
+
+def _minimal(page_content: str, units: str) -> bytes:
+    """A one-page OFD whose document resources declare `units` (composite graphic units)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(
+            "OFD.xml",
+            f"<ofd:OFD {NS}><ofd:DocBody><ofd:DocInfo/><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        )
+        zf.writestr(
+            "Doc_0/Document.xml",
+            f"<ofd:Document {NS}><ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox>"
+            "</ofd:PageArea><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes></ofd:CommonData>"
+            '<ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>',
+        )
+        zf.writestr(
+            "Doc_0/DocumentRes.xml",
+            f"<ofd:Res {NS}><ofd:CompositeGraphicUnits>{units}</ofd:CompositeGraphicUnits></ofd:Res>",
+        )
+        zf.writestr(
+            "Doc_0/Pages/Page_0/Content.xml",
+            f"<ofd:Page {NS}><ofd:Content><ofd:Layer>{page_content}</ofd:Layer></ofd:Content></ofd:Page>",
+        )
+    return buf.getvalue()
+
+
+def _unit(uid: str, content: str) -> str:
+    return f'<ofd:CompositeGraphicUnit ID="{uid}" Width="50" Height="10"><ofd:Content>{content}</ofd:Content></ofd:CompositeGraphicUnit>'
+
+
+def test_text_inside_a_composite_object_is_placed_by_its_box_and_ctm():
+    text = '<ofd:TextObject ID="2" Boundary="0 0 50 10" Size="4"><ofd:TextCode X="0" Y="4" DeltaX="g 3 4">年度报告</ofd:TextCode></ofd:TextObject>'
+    page = (
+        '<ofd:TextObject ID="3" Boundary="20 20 100 10" Size="4"><ofd:TextCode X="0" Y="4" DeltaX="g 5 4">政府信息公开</ofd:TextCode></ofd:TextObject>'
+        '<ofd:CompositeObject ID="4" ResourceID="9" Boundary="44 20 100 20" CTM="1 0 0 1 0 0"/>'
+        '<ofd:CompositeObject ID="5" ResourceID="9" Boundary="20 100 100 20" CTM="2 0 0 2 0 0"/>'
+    )
+    doc = read_ofd(_minimal(page, _unit("9", text)))
+    assert doc.blocks[0] == "政府信息公开年度报告"  # the composite continues the line it is drawn on
+    assert doc.blocks[-1] == "年度报告"  # drawn again lower, twice the size
+
+
+def test_a_composite_drawing_itself_is_unreadable():
+    loop = _unit("9", '<ofd:CompositeObject ID="2" ResourceID="9" Boundary="0 0 10 10"/>')
+    with pytest.raises(ParseError) as e:
+        read_ofd(_minimal('<ofd:CompositeObject ID="4" ResourceID="9" Boundary="0 0 10 10"/>', loop))
+    assert e.value.reason == "unreadable"
+
+
+def test_composites_fanning_out_are_too_large():
+    fan = "".join(f'<ofd:CompositeObject ID="{i}" ResourceID="NEXT" Boundary="0 0 1 1"/>' for i in range(60))
+    units = "".join(_unit(str(level), fan.replace("NEXT", str(level + 1))) for level in range(6))
+    start = time.monotonic()
+    with pytest.raises(ParseError) as e:
+        read_ofd(_minimal('<ofd:CompositeObject ID="1" ResourceID="0" Boundary="0 0 1 1"/>', units))
+    assert e.value.reason == "too_large" and time.monotonic() - start < 30

@@ -119,11 +119,12 @@ class _Page:
 
 
 class _Counter:
-    """Characters and path points drawn so far in the document, against the limits."""
+    """Characters, path points and objects drawn so far in the document, against the limits."""
 
     def __init__(self) -> None:
         self.chars = 0
         self.points = 0
+        self.objects = 0
 
     def take_chars(self, n: int) -> None:
         self.chars += n
@@ -135,20 +136,40 @@ class _Counter:
         if self.points > limits.PATH_POINTS:
             raise limits.too_large(f"the OFD's paths have more than {limits.PATH_POINTS:,} points")
 
+    def take_object(self) -> None:
+        """Composite objects draw resources, which may draw others: more objects drawn than the package has
+        elements is a reference loop or a fan-out bomb."""
+        self.objects += 1
+        if self.objects > limits.XML_ELEMENTS:
+            raise limits.too_large(f"the OFD draws more than {limits.XML_ELEMENTS:,} objects")
 
-def _placer(el):
-    """The object's space → page space: its CTM, then the offset of its Boundary."""
+
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+def _placement(el, outer: Matrix) -> Matrix:
+    """The object's space → page space: its CTM, then the offset of its Boundary, then what holds it."""
     bx, by, _, _ = _box(el.get("Boundary"), (0.0, 0.0, 0.0, 0.0))
     a, b, c, d, e, f = _matrix(el.get("CTM"))
+    oa, ob, oc, od, oe, of = outer
+    e, f = e + bx, f + by
+    return (
+        oa * a + oc * b,
+        ob * a + od * b,
+        oa * c + oc * d,
+        ob * c + od * d,
+        oa * e + oc * f + oe,
+        ob * e + od * f + of,
+    )
 
-    def place(x: float, y: float) -> tuple[float, float]:
-        return a * x + c * y + e + bx, b * x + d * y + f + by
 
-    return place, (a, b, c, d)
-
-
-def _text_object(el, page: _Page, count: _Counter) -> None:
-    place, (a, b, c, d) = _placer(el)
+def _text_object(el, page: _Page, count: _Counter, outer: Matrix) -> None:
+    m = _placement(el, outer)
+    a, b, c, d = m[:4]
     size = float((_floats(el.get("Size")) or [3.5])[0])
     hscale = float((_floats(el.get("HScale")) or [1.0])[0])
     height = size * math.hypot(c, d) * _PT  # the font size on the page, in points
@@ -163,18 +184,18 @@ def _text_object(el, page: _Page, count: _Counter) -> None:
         for i, ch in enumerate(text):
             step = dxs[i] if dxs[i] is not None else (0.0 if dys[i] is not None else _advance(ch) * size * hscale)
             if not ch.isspace():
-                x0, base = page.point(*place(x, y))
+                x0, base = page.point(*_apply(m, x, y))
                 end = step if dxs[i] is not None and step > 0 else _advance(ch) * size * hscale
-                x1, _ = page.point(*place(x + end, y))
+                x1, _ = page.point(*_apply(m, x + end, y))
                 lo, hi = sorted((x0, x1))
                 page.chars.append(Char(ch, lo, base - _DESCENT * height, hi, base + _ASCENT * height, base))
             x += step
             y += dys[i] or 0.0
 
 
-def _path_object(el, page: _Page, count: _Counter) -> None:
+def _path_object(el, page: _Page, count: _Counter, outer: Matrix) -> None:
     """The straight strokes of a path, or the whole path when it is a thin bar (a border drawn as a fill)."""
-    place, _ = _placer(el)
+    m = _placement(el, outer)
     data = _child(el, "AbbreviatedData")
     tokens = (data.text or "").split() if data is not None else []
     count.take_points(len(tokens))
@@ -184,7 +205,7 @@ def _path_object(el, page: _Page, count: _Counter) -> None:
     arity = {"M": 2, "S": 2, "L": 2, "Q": 4, "B": 6, "A": 7, "C": 0}
     i = 0
     while i < len(tokens):
-        op = tokens[i]
+        op = tokens[i].upper()
         n = arity.get(op)
         if n is None:
             i += 1  # a stray number or an unknown command: skip it
@@ -201,7 +222,7 @@ def _path_object(el, page: _Page, count: _Counter) -> None:
                 pieces.append((cur, start))
             cur = start
             continue
-        p = place(args[-2], args[-1])
+        p = _apply(m, args[-2], args[-1])
         points.append(p)
         if op == "L" and cur is not None:
             pieces.append((cur, p))
@@ -225,17 +246,23 @@ def _path_object(el, page: _Page, count: _Counter) -> None:
         page.vert.append(Segment((xs[0] + xs[1]) / 2, ys[0], ys[1]))
 
 
-def _objects(container, page: _Page, count: _Counter, depth: int = 0) -> None:
+def _objects(container, page: _Page, count: _Counter, units: dict, outer: Matrix = _IDENTITY, depth: int = 0) -> None:
+    """Draw the objects under `container`; `units` are the composite graphic units of the resources."""
     if depth > _DEPTH:
         raise ParseError("unreadable", "the OFD nests page blocks too deeply to read")
     for el in container:
         name = _local(el)
+        count.take_object()
         if name == "TextObject":
-            _text_object(el, page, count)
+            _text_object(el, page, count, outer)
         elif name == "PathObject":
-            _path_object(el, page, count)
+            _path_object(el, page, count, outer)
         elif name in ("PageBlock", "Layer"):
-            _objects(el, page, count, depth + 1)
+            _objects(el, page, count, units, outer, depth + 1)
+        elif name == "CompositeObject":  # a vector graphic of the resources, drawn in this object's box
+            content = _child(units.get(el.get("ResourceID", "")), "Content")
+            if content is not None:
+                _objects(content, page, count, units, _placement(el, outer), depth + 1)
 
 
 class _Package:
@@ -285,6 +312,7 @@ class _Layout:
     box: tuple[float, float, float, float]
     templates: dict[str, str]  # template page ID → its content part
     title: str | None
+    units: dict  # composite graphic unit ID → its element (the document's resources)
 
 
 def _document(pkg: _Package) -> _Layout:
@@ -308,7 +336,19 @@ def _document(pkg: _Package) -> _Layout:
     )
     if len(pages) > limits.PAGES:
         raise limits.too_large(f"the OFD has more than {limits.PAGES:,} pages")
-    return _Layout(pages, _box(_text(common, "PageArea", "PhysicalBox"), _A4), templates, title)
+    units: dict = {}
+    for kind in ("PublicRes", "DocumentRes"):
+        for res in _children(common, kind) if common is not None else ():
+            units.update(_units(pkg, _resolve(doc_path, res.text)))
+    return _Layout(pages, _box(_text(common, "PageArea", "PhysicalBox"), _A4), templates, title, units)
+
+
+def _units(pkg: _Package, path: str | None) -> dict:
+    """The composite graphic units a resource part declares (a part it names but lacks declares none)."""
+    if path is None or path.lstrip("/").lower() not in pkg.names:
+        return {}
+    units = _child(pkg.xml(path), "CompositeGraphicUnits")
+    return {u.get("ID", ""): u for u in _children(units, "CompositeGraphicUnit")} if units is not None else {}
 
 
 def read_ofd(data: bytes) -> Document:
@@ -324,14 +364,17 @@ def read_ofd(data: bytes) -> Document:
         root = pkg.xml(path)
         _, y, _, h = _box(_text(root, "Area", "PhysicalBox"), layout.box)
         page = _Page(y + h)
+        units = dict(layout.units)
+        for res in _children(root, "PageRes"):
+            units.update(_units(pkg, _resolve(path, res.text)))
         for use in _children(root, "Template"):  # headers, footers and page numbers drawn on every page
             template = layout.templates.get(use.get("TemplateID", ""))
             content = _child(pkg.xml(template), "Content") if template else None
             if content is not None:
-                _objects(content, page, count)
+                _objects(content, page, count, units)
         content = _child(root, "Content")
         if content is not None:
-            _objects(content, page, count)
+            _objects(content, page, count, units)
         drew_text = drew_text or bool(page.chars)
         return page.chars, lattice(page.horiz, page.vert)
 
