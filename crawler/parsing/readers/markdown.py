@@ -25,6 +25,7 @@ from crawler.model import Finding, ParseError
 from crawler.parsing import labels, limits
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.html import read_html
+from crawler.parsing.readers.pdf_columns import ROW_START
 from crawler.parsing.readers.pdf_layout import _join_split_row
 from crawler.parsing.readers.text import decode
 from crawler.parsing.sniff import MD_DELIMITER as _DELIMITER
@@ -187,8 +188,10 @@ def _header_band(table: Table) -> list[tuple[str, ...]]:
 
 
 def _names_template_part(line: str) -> bool:
+    """A line between two pieces of a table that belongs inside it: a block heading of table 二, or a row label
+    the converter printed as a heading (（三）不予公开, 1.属于国家秘密)."""
     s = squash(line)
-    return "第二十条" in s or "信息内容" in s or labels.match_active_row(s) is not None
+    return "第二十条" in s or "信息内容" in s or labels.match_active_row(s) is not None or bool(ROW_START.match(s))
 
 
 def _furniture(line: str) -> bool:
