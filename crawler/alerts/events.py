@@ -323,10 +323,13 @@ def queue_health_alerts(
 
 
 def queue_column_alerts(archive: Archive, registry: Registry) -> Counter:
-    """One 「年报栏目地址已变更」 per column that was superseded by one found from the home page."""
+    """One 「年报栏目地址已变更」 per column that was superseded by one found from the home page (a column the
+    operator changed in the registry is not news to the operator)."""
     names = {p.id: p.name for p in registry.portals}
     counts: Counter = Counter()
     for move in archive.columns.moves():
+        if move.old.gone_reason == "registry":
+            continue
         fp = f"health|column|{move.old.portal_id}|{move.new.id}"
         m = _column_moved(names.get(move.old.portal_id, move.old.portal_id), move)
         tags = ["health", move.old.portal_id, "column_moved"]
@@ -338,7 +341,6 @@ _COLUMN_GONE = {
     "http_404": "原地址返回404（页面不存在）",
     "http_410": "原地址返回410（已删除）",
     "not_holding": "原栏目中已没有该门户已存档的任何年报",
-    "registry": "登记表改为新的栏目地址",
 }
 
 
@@ -357,7 +359,7 @@ def _column_moved(portal: str, move: ColumnMove) -> msg.Message:
         ("原栏目", f"{msg.link(msg.escape(old.url), old.url)}：{_COLUMN_GONE.get(old.gone_reason or '', '已失效')}"),
         ("新栏目", msg.link(msg.escape(new.url), new.url)),
         ("发现方式", how),
-        ("新栏目所列年报", f"{new.reports}条" if new.reports is not None else ""),
+        ("发现时所见年报链接", f"{new.reports}条" if new.reports is not None else ""),
         ("发现时间", found_at),
     ]
     return msg.Message(

@@ -20,7 +20,6 @@ the spiders' link rules, and spiders import crawler.crawl.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from scrapy.utils.misc import load_object
 from twisted.internet import defer, threads
@@ -47,12 +46,12 @@ def gone_reason(result: PortalResult, column_url: str) -> str | None:
 class Healing:
     """One portal's column in one run."""
 
-    def __init__(self, session: CrawlSession, portal: Portal, networks: tuple = (), finder: Callable | None = None):
+    def __init__(self, session: CrawlSession, portal: Portal, networks: tuple = ()):
         self.session = session
         self.portal = portal
         self.networks = networks
         self.columns = session.archive.columns
-        self.finder = finder or load_object(FINDER)
+        self.finder = load_object(FINDER)
         self.current: ColumnRecord | None = None
 
     @defer.inlineCallbacks
@@ -90,11 +89,11 @@ class Healing:
             return False
         if search_again:
             search = yield threads.deferToThread(self.finder, self.portal, self.networks, {column.url})
-            note, found = search.note, search.column
+            note, found = f"no other column found: {search.note}", search.column
         else:
-            note, found = "it was just found from the home page", None
+            note, found = "just after it was found from the home page", None
         if found is None:
-            why = f"年报栏目 {column.url} {_GONE_TEXT[reason]}; no other column found: {note}"
+            why = f"年报栏目 {column.url} {_GONE_TEXT[reason]}, {note}"
             logger.warning("portal %s: %s", pid, why)
             if reason == "not_holding":
                 self.session.disown_listing(pid, column.url, why)
@@ -106,6 +105,7 @@ class Healing:
         return True
 
     def _record(self, found, how: str, replaces: tuple[int, str] | None = None) -> ColumnRecord:
+        """Store a crawler.discovery.heal.FoundColumn (not imported: see the module's last paragraph)."""
         return self.columns.record(
             self.portal.id,
             found.url,

@@ -9,9 +9,11 @@ home page on a tie. Blocking (a few sequential GETs): the crawl runs it in a thr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.confinement import Confinement
 from crawler.discovery.discover import Column, Discovery, discover
@@ -62,9 +64,21 @@ def find_column(portal: Portal, networks: tuple = (), exclude: Collection[str] =
 
 
 def best_column(found: Discovery, exclude: Collection[str] = ()) -> Column | None:
-    """The column with the most report links (discovery order, nearest first, breaks ties); None if none lists any."""
-    candidates = [c for c in found.columns if c.reports and c.url not in exclude]
+    """The column with the most report links (discovery order, nearest first, breaks ties); None if none lists any.
+    A column in `exclude` is left out under any of its names (`…/nb/` and `…/nb/index.html` are one page)."""
+    excluded = {page_key(u) for u in exclude}
+    candidates = [c for c in found.columns if c.reports and page_key(c.url) not in excluded]
     return max(candidates, key=lambda c: len(c.reports)) if candidates else None  # max keeps the first of a tie
+
+
+_INDEX = re.compile(r"/(?:index|default)\.s?html?$", re.I)
+
+
+def page_key(url: str) -> str:
+    """A folder's index page and the folder itself as one key (scheme and host case aside)."""
+    parts = urlsplit(url)
+    path = _INDEX.sub("/", parts.path or "/")
+    return f"{parts.netloc.lower()}{path.rstrip('/') or '/'}?{parts.query}"
 
 
 def _found(found: Discovery, column: Column) -> FoundColumn:

@@ -17,6 +17,8 @@ import yaml
 from test_crawl import crawl_args, portal_summary, summary_of, xxgk
 
 from crawler.alerts import check_and_alert
+from crawler.discovery.discover import Column, Discovery, ReportLink
+from crawler.discovery.heal import best_column
 from crawler.registry import load_registry
 from crawler.replica import ReplicaServer, world
 from crawler.replica.sites import Resource
@@ -56,6 +58,17 @@ def reports(db: Path) -> list[tuple[str, int]]:
 def moved_alerts(db: Path) -> list:
     with Archive(db) as archive:
         return archive.alerts.in_state("health", "column_moved")
+
+
+def test_the_column_with_most_report_links_is_taken_and_the_nearest_on_a_tie():
+    def column(url: str, n: int) -> Column:
+        return Column(url, reports=[ReportLink(f"{url}{i}.html", "t", 2020 + i, None) for i in range(n)])
+
+    found = Discovery("http://a/", ("a",), [column("http://a/x/", 2), column("http://a/y/", 3), column("http://a/z/", 3)])
+    assert best_column(found).url == "http://a/y/"
+    assert best_column(found, exclude={"http://a/y/"}).url == "http://a/z/"
+    assert best_column(Discovery("http://a/", ("a",), [column("http://a/x/", 0)])) is None
+    assert best_column(found, exclude={"http://a/y/index.html", "http://A/z"}).url == "http://a/x/"  # one page, two names
 
 
 # --- found, moved, found again ---------------------------------------------------------------------------------
@@ -164,8 +177,9 @@ def test_the_next_crawl_uses_the_stored_column(world_run):
 @pytest.fixture(scope="module")
 def lost(tmp_path_factory):
     """大渡口 never published its government's 2025 report. Crawl 1 ran before that report's deadline (its start
-    moved back in the archive to 2026-01-01). Then, after the deadline: in `control`, the column as it was; in
-    `lost`, the old column's URL lists other documents and no page links a column any more."""
+    moved back in the archive to 2026-01-01). Then, after the deadline, three copies of that archive crawl on:
+    `control` with the column as it was; `gone` after the move, when no page links the new column (the old list
+    answers 404); `lost` (the main archive) when moreover the old column's URL lists other documents."""
     tmp = tmp_path_factory.mktemp("lost")
     with ReplicaServer() as server:
         server.published = [p for p in server.published if (p.portal, p.agency.name, p.year) != (PORTAL, GOVERNMENT, 2025)]
@@ -179,19 +193,32 @@ def lost(tmp_path_factory):
         shutil.copytree(tmp / "lost-documents", tmp / "control-documents")
         assert crawl(control, registry)["status"] == "ok"
 
+        gone = tmp / "gone.db"
+        shutil.copy(db, gone)
+        shutil.copytree(tmp / "lost-documents", tmp / "gone-documents")
+
         server.set_epoch(MOVE_EPOCH)
         site = server.site()
         menu_link = f'<li><a href="{NEW}">政府信息公开工作年度报告</a></li>'
         for path, resource in list(site.routes.items()):
             if path.startswith("/dadukou/") and menu_link.encode() in resource.body:
                 site.routes[path] = Resource(resource.body.replace(menu_link.encode(), b""), resource.content_type)
+        gone_summary = crawl(gone, registry)  # the old list answers 404, and nothing links the new one
         entries = "".join(
             f'<li><a href="/dadukou/other/{n}.html">重庆市大渡口区某委员会{year}年政府信息公开工作年度报告</a></li>'
             for n, year in enumerate((2024, 2025))
         )
         site.routes[OLD] = Resource(f"<html><body><ul>{entries}</ul></body></html>".encode())
         lost = crawl(db, registry)
-        yield {"server": server, "registry": registry, "db": db, "control": control, "summary": lost}
+        yield {
+            "server": server,
+            "registry": registry,
+            "db": db,
+            "control": control,
+            "summary": lost,
+            "gone": gone,
+            "gone_summary": gone_summary,
+        }
 
 
 def _verdict(db: Path, registry: Path):
@@ -215,3 +242,42 @@ def test_a_column_that_cannot_be_found_again_gives_unverified_not_missing(lost):
         assert column.url == lost["server"].base_url + OLD and column.gone_at is None
         assert not archive.alerts.in_state("health", "column_moved")
         assert not archive.alerts.in_state("deadline", "missing")
+
+
+def test_a_moved_column_whose_new_place_nobody_links_gives_unverified_not_missing(lost):
+    summary, db = lost["gone_summary"], lost["gone"]
+    assert summary["status"] == "unreachable", summary
+    assert {(f["reason"], f["detail"]) for f in summary["failures"]} == {("http_error", "404")}, summary
+    decision = _verdict(db, lost["registry"])
+    assert decision.status == "unverified" and decision.reason == "crawl_failed", decision
+    with Archive(db) as archive:
+        (column,) = archive.columns.history(PORTAL)
+        assert column.url == lost["server"].base_url + OLD and column.gone_at is None  # tried again next time
+        assert not archive.alerts.in_state("health", "column_moved")
+        assert not archive.alerts.in_state("deadline", "missing")
+
+
+def test_a_declared_column_that_moves_is_found_again_and_not_taken_up_again(tmp_path):
+    """home_url beside a start_url: the registry's column is crawled until it answers 404, then the one found from
+    the home page, also on the next crawls while the registry still names the old one."""
+    with ReplicaServer() as server:
+        registry = one_portal_registry(server, tmp_path)
+        data = yaml.safe_load(registry.read_text(encoding="utf-8"))
+        data["portals"][0]["start_url"] = server.base_url + OLD
+        registry.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        db = tmp_path / "declared.db"
+        assert crawl(db, registry)["status"] == "ok"
+        with Archive(db) as archive:
+            (declared,) = archive.columns.history(PORTAL)
+        assert (declared.url, declared.how, declared.found_from) == (server.base_url + OLD, "declared", None)
+
+        server.set_epoch(MOVE_EPOCH)
+        assert crawl(db, registry)["status"] == "ok"
+        old_hits = server.hits[OLD]
+        assert crawl(db, registry)["status"] == "ok" and server.hits[OLD] == old_hits
+        with Archive(db) as archive:
+            new, old = archive.columns.history(PORTAL)
+        assert (old.how, old.gone_reason) == ("declared", "http_404")
+        assert (new.how, new.url) == ("rediscovered", server.base_url + NEW)
+        check(db, registry)
+        assert len(moved_alerts(db)) == 1
