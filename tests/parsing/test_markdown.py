@@ -136,10 +136,15 @@ def test_too_many_lines_is_too_large(monkeypatch):
     assert e.value.reason == "too_large"
 
 
-def test_a_huge_pipe_table_is_too_large(monkeypatch):
-    monkeypatch.setattr(limits, "GRID_CELLS", 10_000)
-    row = "|" + " 0 |" * 200
-    text = "# 表\n\n" + row + "\n|" + "---|" * 200 + "\n" + "\n".join([row] * 100)
+@pytest.mark.parametrize("shape", ["wide", "ragged"])
+def test_a_huge_pipe_table_is_too_large(monkeypatch, shape):
+    """200 x 100 cells, or one row of 5,000 over 5,000 rows of one cell (each padded to 5,000)."""
+    monkeypatch.setattr(limits, "GRID_CELLS", 100_000)
+    if shape == "wide":
+        row = "|" + " 0 |" * 200
+        text = "# 表\n\n" + row + "\n|" + "---|" * 200 + "\n" + "\n".join([row] * 600)
+    else:
+        text = "# 表\n\n|" + " 0 |" * 5000 + "\n|---|---|\n" + "\n".join(["| 0 |"] * 5000)
     with pytest.raises(ParseError) as e:
         parse_bytes(text.encode())
     assert e.value.reason == "too_large"

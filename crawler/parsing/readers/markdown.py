@@ -124,6 +124,7 @@ class _Reader:
             self.budget.take(max(1, len(cells)))
             rows.append(cells)
         width = max(len(r) for r in rows)
+        self.budget.take(sum(width - len(r) for r in rows))  # short rows are padded to the widest
         self.blocks.append(Table([r + [""] * (width - len(r)) for r in rows]))
         return i
 
