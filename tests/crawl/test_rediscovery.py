@@ -17,9 +17,10 @@ import yaml
 from test_crawl import crawl_args, portal_summary, summary_of, xxgk
 
 from crawler.alerts import check_and_alert
+from crawler.alerts.events import queue_column_alerts
 from crawler.discovery.discover import Column, Discovery, ReportLink
 from crawler.discovery.heal import best_column
-from crawler.registry import load_registry
+from crawler.registry import load_registry, parse_registry
 from crawler.replica import ReplicaServer, world
 from crawler.replica.sites import Resource
 from storage import Archive
@@ -69,6 +70,25 @@ def test_the_column_with_most_report_links_is_taken_and_the_nearest_on_a_tie():
     assert best_column(found, exclude={"http://a/y/"}).url == "http://a/z/"
     assert best_column(Discovery("http://a/", ("a",), [column("http://a/x/", 0)])) is None
     assert best_column(found, exclude={"http://a/y/index.html", "http://A/z"}).url == "http://a/x/"  # one page, two names
+
+
+def test_one_alert_per_move_found_from_the_home_page_and_none_for_a_registry_change(tmp_path):
+    registry = parse_registry(
+        {"portals": [{"id": "p", "name": "某县人民政府", "cms": "generic", "home_url": "http://a.gov.cn/", "domains": ["a.gov.cn"]}]}
+    )
+    with Archive(tmp_path / "x.db") as archive:
+        first = archive.columns.record("p", "http://a.gov.cn/nb/", "discovered", home_url="http://a.gov.cn/")
+        moved = archive.columns.record(
+            "p", "http://a.gov.cn/ndbg/", "rediscovered", found_from="http://a.gov.cn/xxgk/", link_text="年度报告",
+            home_url="http://a.gov.cn/", reports=4, replaces=(first.id, "not_holding"),
+        )
+        archive.columns.record("p", "http://a.gov.cn/declared/", "declared")  # the operator's own change
+        assert [(m.old.gone_reason, m.new.id) for m in archive.columns.moves()][0] == ("not_holding", moved.id)
+        assert queue_column_alerts(archive, registry) == {"column_moved": 1}
+        assert queue_column_alerts(archive, registry) == {"unchanged": 1}
+        (alert,) = archive.alerts.in_state("health", "column_moved")
+    assert alert.title == "【年报栏目地址已变更】某县人民政府"
+    assert "原栏目中已没有该门户已存档的任何年报" in alert.body and "“年度报告”" in alert.body
 
 
 # --- found, moved, found again ---------------------------------------------------------------------------------
