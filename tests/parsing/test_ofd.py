@@ -128,6 +128,16 @@ def test_glyph_steps_that_claim_a_billion_repeats_are_expanded_only_as_far_as_th
     assert time.monotonic() - start < 5 and doc.blocks
 
 
+def test_megabytes_of_steps_and_numbers_are_read_only_as_far_as_needed(ofds):
+    """A DeltaX of 200,000 steps for a line of a few characters, a Boundary of 400,000 numbers (libxml2 refuses longer attributes)."""
+    data, page = _page(ofds)
+    hostile = re.sub(rb'DeltaX="[^"]*"', b'DeltaX="' + b"3.7 " * 200_000 + b'"', page, count=1)
+    hostile = re.sub(rb'Boundary="[^"]*"', b'Boundary="' + b"1 " * 400_000 + b'"', hostile, count=1)
+    start = time.monotonic()
+    doc = read_ofd(_repack(data, **{PAGE: hostile}))
+    assert time.monotonic() - start < 5 and doc.blocks
+
+
 def test_too_many_characters_is_too_large(ofds, monkeypatch):
     monkeypatch.setattr(limits, "LAYOUT_CHARS", 500)
     with pytest.raises(ParseError) as e:

@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from lxml import etree
 
@@ -37,6 +38,7 @@ _THIN = 2.5  # points: a path this thin is a ruling line (as in pdf_grid)
 _ASCENT, _DESCENT = 0.88, 0.12  # of the font size above and below the baseline (CJK fonts)
 _DEPTH = 32  # PageBlocks nested deeper than this are hostile
 _NUMBERS = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_TOKEN = re.compile(r"\S+")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _A4 = (0.0, 0.0, 210.0, 297.0)
 
@@ -56,8 +58,9 @@ def _child(el, name: str):
     return next(_children(el, name), None) if el is not None else None
 
 
-def _floats(text: str | None) -> list[float]:
-    return [float(n) for n in _NUMBERS.findall(text or "")]
+def _floats(text: str | None, most: int = 6) -> list[float]:
+    """The first `most` numbers of an attribute (a box, a matrix, a size): never more are read."""
+    return [float(m[0]) for m in islice(_NUMBERS.finditer(text or ""), most)]
 
 
 def _box(text: str | None, default: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -73,22 +76,17 @@ def _matrix(text: str | None) -> Matrix:
 def _steps(text: str | None, count: int) -> list[float | None]:
     """DeltaX/DeltaY as `count` steps: "g N d" stands for N steps of d; expanded no further than needed."""
     out: list[float | None] = []
-    tokens = (text or "").split()
-    i = 0
-    while i < len(tokens) and len(out) < count:
-        if tokens[i] == "g" and i + 2 < len(tokens):
-            try:
-                n, d = int(float(tokens[i + 1])), float(tokens[i + 2])
-            except ValueError:
-                break
-            out.extend([d] * max(0, min(n, count - len(out))))
-            i += 3
-            continue
-        try:
-            out.append(float(tokens[i]))
-        except ValueError:
-            break
-        i += 1
+    tokens = (m[0] for m in _TOKEN.finditer(text or ""))  # read lazily: the list may be megabytes long
+    try:
+        while len(out) < count:
+            token = next(tokens)
+            if token == "g":
+                n, d = int(float(next(tokens))), float(next(tokens))
+                out.extend([d] * max(0, min(n, count - len(out))))
+            else:
+                out.append(float(token))
+    except (StopIteration, ValueError, OverflowError):
+        pass
     return out + [None] * (count - len(out))
 
 
@@ -197,8 +195,9 @@ def _path_object(el, page: _Page, count: _Counter, outer: Matrix) -> None:
     """The straight strokes of a path, or the whole path when it is a thin bar (a border drawn as a fill)."""
     m = _placement(el, outer)
     data = _child(el, "AbbreviatedData")
-    tokens = (data.text or "").split() if data is not None else []
-    count.take_points(len(tokens))
+    text = (data.text or "") if data is not None else ""
+    count.take_points(text.count(" ") + text.count("\n") + 1)  # charged before the text is split
+    tokens = text.split()
     points: list[tuple[float, float]] = []
     pieces: list[tuple[tuple[float, float], tuple[float, float]]] = []
     start = cur = None
