@@ -82,11 +82,15 @@ class Pool:
     process: subprocess.Popen  # the broker
     root: Path
     address: str
+    previous: str | None = None  # the XXGK_OFFICE_POOL this one replaced (a pool started inside another's run)
 
     def stop(self) -> None:
         """End the broker and its LibreOffice processes, remove the pool's directory. Idempotent."""
         if os.environ.get(office.POOL_ENV) == self.address:
-            del os.environ[office.POOL_ENV]
+            if self.previous is None:
+                del os.environ[office.POOL_ENV]
+            else:
+                os.environ[office.POOL_ENV] = self.previous
         with contextlib.suppress(OSError):
             self.process.stdin.close()  # the broker's signal to end
         try:
@@ -94,6 +98,7 @@ class Pool:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.process.stdout.close()
         _remove(self.root)
 
 
@@ -109,7 +114,7 @@ def start(size: int | None = None, warm: bool = False) -> Pool | None:
         error = answer.get("error") if isinstance(answer, dict) else "no answer"
         log.warning("LibreOffice pool not started (%s); DOC/WPS/RTF convert cold", error)
         return None
-    pool = Pool(process, root, answer["ready"])
+    pool = Pool(process, root, answer["ready"], os.environ.get(office.POOL_ENV))
     os.environ[office.POOL_ENV] = pool.address
     return pool
 
@@ -150,7 +155,7 @@ def _line(fd: int, buffer: bytearray, deadline: float, also: socket.socket | Non
 
 def _remove(root: Path) -> None:
     """A pool directory, and the pipe sockets its LibreOffice processes left in /tmp."""
-    for pipes in root.glob("*/pipes"):
+    for pipes in [root / "pipes", *root.glob("*/pipes")]:  # a LibreOffice's directory, or the pool's
         with contextlib.suppress(OSError):
             for path in pipes.read_text().split():
                 if path.startswith("/tmp/OSL_PIPE_"):
@@ -280,7 +285,7 @@ def _pipes(pids: list[int]) -> list[str]:
             fields = line.split()
             if len(fields) >= 8 and fields[6] in inodes and fields[7].startswith("/tmp/OSL_PIPE_"):
                 paths.append(fields[7])
-    return paths
+    return sorted(set(paths))  # a socket shows once per process holding it
 
 
 # ---- the broker: the pool -------------------------------------------------------------------------------------
