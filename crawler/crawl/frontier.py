@@ -219,10 +219,14 @@ class RedisScheduler(redis_scheduler.Scheduler):
     response has been handled to the end (the scraper's enqueue_scrape Deferred)."""
 
     RECLAIM_EVERY = 1.0  # seconds between looks for dead workers' leases, while the queue is empty
+    # How often an idle engine asks for the next request (Scrapy: 5 s). Another worker's responses refill the
+    # frontier while this one waits: asked every 5 s, each portal would idle seconds at each turn.
+    HEARTBEAT = 0.5
 
     @classmethod
     def from_crawler(cls, crawler):
         scheduler = super().from_crawler(crawler)
+        crawler.engine._SLOT_HEARTBEAT_INTERVAL = scheduler.HEARTBEAT
         scheduler.crawler = crawler
         scheduler.worker = crawler.settings.get("XXGK_WORKER_ID")
         scheduler.keys = Keys(crawler.settings.get("XXGK_REDIS_ROUND"))
