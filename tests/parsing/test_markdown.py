@@ -97,6 +97,24 @@ def test_the_same_inconsistent_table_with_its_real_header_is_read_as_printed():
     assert not any(f.rule.startswith("parse.columns_") for f in report.findings)
 
 
+def test_generic_headers_over_the_tables_own_header_rows_are_dropped():
+    """A converter that found no header names the columns 数据1… and prints the real header as rows below."""
+    exp = _inconsistent_review(SOURCES["huaian-2024"])
+    lines = _markdown(exp, MarkdownStyle()).decode().split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        delimiter = i + 1 < len(lines) and re.fullmatch(r"\|(?:---\|)+", lines[i + 1])
+        if delimiter:
+            out += ["| " + " | ".join(f"数据{k + 1}" for k in range(lines[i + 1].count("---"))) + " |", lines[i + 1]]
+        if not re.fullmatch(r"\|(?:---\|)+", line):
+            out.append(line)
+    text = "\n".join(out)
+    assert text.count("| 数据1 | 数据2 |") == 3
+    report = parse_bytes(text.encode())
+    assert_matches(report.contract(), exp)
+    assert not any(f.rule.startswith("parse.columns_") for f in report.findings)
+
+
 def test_generic_headers_over_a_table_of_unknown_width_give_a_finding():
     text = (
         "# 某某局2023年政府信息公开工作年度报告\n\n## 二、主动公开政府信息情况\n\n"

@@ -25,7 +25,7 @@ from crawler.model import Finding, ParseError
 from crawler.parsing import labels, limits
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.html import read_html
-from crawler.parsing.readers.pdf_columns import ROW_START
+from crawler.parsing.readers.pdf_columns import _COLUMN_LABELS, ROW_START
 from crawler.parsing.readers.pdf_layout import _join_split_row
 from crawler.parsing.readers.text import decode
 from crawler.parsing.sniff import MD_DELIMITER as _DELIMITER
@@ -311,12 +311,23 @@ def _confirmed(table: Table, first: int, kind: str) -> tuple[int, bool]:
     return checked, held
 
 
+def _names_columns(row: list[str | None]) -> bool:
+    """A row of the template's own column labels (自然人, 商业企业…; 结果维持…; 信息内容 and table 二's)."""
+    if _has_figures(row):
+        return False
+    cells = [squash(c) for c in row if c]
+    return "信息内容" in cells or sum(1 for c in cells if c in _COLUMN_LABELS) >= 2
+
+
 def _generic_columns(table: Table, findings: list[Finding]) -> None:
     generic = [r for r in table.rows if _generic(r)]
     if not generic:
         return
     names = [c for c in generic[0] if c and _GENERIC.match(c.strip())]
     body = [r for r in table.rows if not _generic(r)]
+    if any(_names_columns(r) for r in body):
+        table.rows = body  # the table's own header came through as rows: the made-up names say nothing more
+        return
     width = max((len(r) for r in body), default=0)
     figure_cols = [c for c in range(width) if any(is_figure(r[c]) for r in body if c < len(r) and r[c])]
     first = figure_cols[0] if figure_cols else width
