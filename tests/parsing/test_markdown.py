@@ -188,3 +188,14 @@ def test_figures_written_as_latex_and_tables_without_delimiter_rows():
     text = "\n".join(ln for ln in text.split("\n") if not re.fullmatch(r"\|(?:---\|)+", ln))
     assert "$3 001$" in text or "$3 0" in text
     assert_matches(parse_bytes(text.encode()).contract(), expected)
+
+
+def test_a_header_repeated_in_part_is_skipped_too():
+    """The second printing of table 三's header lacks the note cell (the converter lost it on that page)."""
+    expected = SOURCES["huaian-2024"]
+    text = _markdown(expected, STYLES["repeated-header"]).decode()
+    note = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
+    first = text.index(note)
+    text = text[: first + 1] + text[first + 1 :].replace(note, "", 1)
+    assert text.count(note) == 1 and text.count("申请人情况") == 2
+    assert_matches(parse_bytes(text.encode()).contract(), expected)

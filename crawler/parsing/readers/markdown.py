@@ -271,14 +271,24 @@ def _covered(table: Table) -> None:
 
 
 def _repeated_headers(table: Table) -> None:
-    band = set(_header_band(table))
+    """Drop the header printed again inside the table (on each page of the original), whole or in part:
+    a row without figures whose cells all come from the header above. Table 二's block headings and
+    column rows (第二十条…, 信息内容…) stay: they recur by design, and the walk reads each again."""
+    band = _header_band(table)
+    words = {w for row in band for w in row}
     seen_figures = False
     kept = []
     for row in table.rows:
+        key = _key(row)
         if _has_figures(row):
             seen_figures = True
-        elif seen_figures and _key(row) in band and _key(row):
-            continue  # the header printed again on the next page
+        elif (
+            seen_figures
+            and key
+            and (key in band or (len(key) >= 2 and set(key) <= words))
+            and not any(_names_template_part(c) for c in key)
+        ):
+            continue
         kept.append(row)
     table.rows = kept
 
