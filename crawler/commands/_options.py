@@ -242,12 +242,13 @@ ENVIRONMENT: dict[str, str] = {
     "XXGK_MODOOD_DIR": "modood's provinces/cities/areas CSVs, for `registry national --cross-check` without DIR",
     "XXGK_DEBUG": "1: print the full traceback of an unexpected error",
     "XXGK_REDIS": "Redis URL of a distributed crawl, when --redis is not given (redis://HOST:PORT/DB)",
+    "XXGK_FRONTIER_DIR": "where a one-process crawl keeps the requests it has yet to make (default: <db stem>-frontier)",
 }
 _CRAWL = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_ALLOWED_PRIVATE_NETWORKS", "XXGK_RECHECK_DAYS", "XXGK_CONTACT")
 _PARSE = ("XXGK_OCR", "XXGK_SOFFICE_TIMEOUT")
 _CHECK = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_PUBLIC_URL", "XXGK_CHROMIUM")
 COMMAND_ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "crawl": (*_CRAWL, *_PARSE, "XXGK_CHROMIUM", "XXGK_REDIS"),
+    "crawl": (*_CRAWL, *_PARSE, "XXGK_CHROMIUM", "XXGK_REDIS", "XXGK_FRONTIER_DIR"),
     "run": (*_CRAWL, *_PARSE, "XXGK_PUBLIC_URL", "XXGK_CHROMIUM"),
     "check": _CHECK,
     "import": ("XXGK_DB", *_PARSE),
