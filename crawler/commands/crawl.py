@@ -39,18 +39,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _distributed(args: argparse.Namespace, settings: dict):
+    import time
+
     from crawler.crawl.distributed import run_worker, run_writer
     from crawler.crawl.job import _fatal
+
+    now = time.monotonic()
 
     try:
         url = args.redis or redis_url(os.environ.get("XXGK_REDIS", ""))
     except argparse.ArgumentTypeError as e:
-        return _fatal(f"--writer needs --redis URL or $XXGK_REDIS ({e})", 0.0)
+        given = "$XXGK_REDIS" if os.environ.get("XXGK_REDIS") else "--writer needs --redis URL or $XXGK_REDIS"
+        return _fatal(f"{given}: {e}", now)
     if args.url:
-        return _fatal("--url crawls one portal in one process: it does not go with --redis", 0.0)
+        return _fatal("--url crawls one portal in one process: it does not go with --redis", now)
     if args.writer:
         if args.portals:
-            return _fatal("the writer takes no portal names: give them to the workers", 0.0)
+            return _fatal("the writer takes no portal names: give them to the workers", now)
         return run_writer(url, db=args.db, registry=args.registry, settings=settings, progress=not args.quiet)
     return run_worker(
         url,
