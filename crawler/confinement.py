@@ -96,9 +96,9 @@ class Confinement:
 
     @classmethod
     def for_portal(cls, portal: Portal, allowed_networks: Iterable[Network] = ()) -> Confinement:
-        """A registry portal's confinement: its domains, and 80/443 plus the ports its start URL and its
-        agencies' listing URLs declare (replica and test portals serve on such ports)."""
-        urls = [portal.start_url, *(a.listing_url for a in portal.agencies)]
+        """A registry portal's confinement: its domains, and 80/443 plus the ports its start URL, its home page
+        and its agencies' listing URLs declare (replica and test portals serve on such ports)."""
+        urls = [portal.start_url, portal.home_url, *(a.listing_url for a in portal.agencies)]
         return cls(
             tuple(d.strip().lower().rstrip(".") for d in portal.domains if d.strip()),
             tuple(allowed_networks),

@@ -320,6 +320,15 @@ def _take_screenshots(
         r.screenshot_error = "；".join(errors) or None
 
 
+def _column_url(archive: Archive, r: DeadlineResult) -> str | None:
+    """The portal's 年报 column: as last found in the archive (a portal declared by its home page), else the
+    registry's start URL."""
+    if r.portal is None:
+        return None
+    column = archive.columns.current(r.portal.id)
+    return column.url if column else r.portal.start_url
+
+
 def _pages(r: DeadlineResult) -> list[str]:
     """The list pages of the crawl that established the absence (what the proof must show)."""
     crawl = r.decision.crawl
@@ -331,7 +340,7 @@ def _store(archive: Archive, r: DeadlineResult, today: date) -> None:
     if d.status == "missing":
         pages = _pages(r)
     else:
-        pages = [u for u in dict.fromkeys([r.listing_url, r.portal.start_url if r.portal else None]) if u]
+        pages = [u for u in dict.fromkeys([r.listing_url, _column_url(archive, r)]) if u]
     archive.deadlines.set(
         d.agency,
         d.year,
