@@ -150,12 +150,13 @@ def test_the_demo_finds_exactly_what_it_plants(tmp_path):
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-3000:]
     story = out[out.index("== the demo's story") :]
-    for label in ("late", "missing", "inconsistent report", "edited after publication", "taken down"):
+    for label in ("late", "missing", "inconsistent report", "edited after publication", "taken down", "column moved"):
         line = next(x for x in story.splitlines() if x.strip().startswith(label))
         assert "planted 1  found 1  ok" in line, line
     unverified = next(x for x in story.splitlines() if x.strip().startswith("unverified agency"))
     assert "planted 1  found 1  ok" in unverified, unverified
     assert "as planted: yes" in story
     assert "【发布后修改】重庆市大渡口区人民政府2023年度" in out and "【报告被撤下】沈阳市人民防空办公室2019年度" in out
+    assert "【年报栏目地址已变更】重庆市大渡口区" in out  # its column moved in epoch 3, found again from the home page
     assert "桐溪县人民政府" in out  # the portal that never answers: its agency is unverified, with a health alert
     assert "【逾期未公开】桐溪县" not in out
