@@ -16,13 +16,14 @@ parse converts cold as before, so `xxgk parse` of one file needs no daemon (a po
 cold start, then outlive the command).
 
 LibreOffice processes start on the first document that needs one (a crawl with no DOC pays for none), or all
-at once with `warm=True`. The broker owns every deadline: a conversion past its timeout (XXGK_SOFFICE_TIMEOUT)
-kills that LibreOffice's process group and starts a fresh one, and the document gets `timeout`; a parse that
-is killed meanwhile (its sandbox's own limit) closes its socket, and the broker ends that conversion the same
-way. A LibreOffice that dies converting a document is replaced and the document tried once more on another
-process; if that one dies too, the document's reason is `parser_error`. One found dead while idle is replaced.
-Each is also replaced after MAX_USES conversions, and held to the parse's memory allowance (RLIMIT_AS:
-XXGK_PARSE_MEMORY_MB over what it holds when ready). The DOCX it writes is refused past limits.INPUT_BYTES.
+at once with `warm=True`, and end after XXGK_OFFICE_POOL_IDLE seconds unused (default 300). The broker owns
+every deadline: a conversion past its timeout (XXGK_SOFFICE_TIMEOUT) kills that LibreOffice's process group and
+starts a fresh one, and the document gets `timeout`; a parse that is killed meanwhile (its sandbox's own
+limit) closes its socket, and the broker ends that conversion the same way. A LibreOffice that dies converting
+a document is replaced and the document tried once more on another process; if that one dies too, the
+document's reason is `parser_error`. One found dead while idle is replaced. Each is also replaced after
+MAX_USES conversions, and held to the parse's memory allowance (RLIMIT_AS: XXGK_PARSE_MEMORY_MB over what it
+holds when ready). The DOCX it writes is refused past limits.INPUT_BYTES, and the client checks that size too.
 
 Nothing outlives the pool: the broker dies with its parent (PR_SET_PDEATHSIG), each bridge kills its process
 group when the broker goes, `stop()` removes the directory (profiles, scratch, LibreOffice's pipe sockets in
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 
 SIZE_ENV = "XXGK_OFFICE_POOL_SIZE"
 DEFAULT_SIZE = 2  # one per core of a small machine; each LibreOffice holds ~150 MB
+IDLE_ENV = "XXGK_OFFICE_POOL_IDLE"
+DEFAULT_IDLE = 300.0  # seconds unused after which a LibreOffice is ended (started again when a DOC comes)
 MAX_USES = 500  # conversions before a LibreOffice is replaced (its memory only grows)
 START_SECONDS = 60.0  # for one LibreOffice to start and answer on its pipe
 START_FAILURES = 3  # starts failing in a row before the pool stops trying (no python3-uno, no soffice)
@@ -74,6 +77,13 @@ def size_from_env() -> int:
         return max(1, int(os.environ.get(SIZE_ENV, DEFAULT_SIZE)))
     except ValueError:
         return DEFAULT_SIZE
+
+
+def idle_from_env() -> float:
+    try:
+        return max(1.0, float(os.environ.get(IDLE_ENV, DEFAULT_IDLE)))
+    except ValueError:
+        return DEFAULT_IDLE
 
 
 # ---- the caller's side ---------------------------------------------------------------------------------------
@@ -104,9 +114,12 @@ class Pool:
 
 def start(size: int | None = None, warm: bool = False) -> Pool | None:
     """Start a pool and point XXGK_OFFICE_POOL at it; None (with one logged line) when it cannot start, and
-    documents then convert cold. `warm` starts every LibreOffice now and returns once they answer."""
+    documents then convert cold. `warm` starts every LibreOffice now and returns once they answer.
+
+    Call it before the processes that parse are started (they inherit the address), and from a thread that
+    lives as long as the pool, the main thread: the broker dies with the thread that started it."""
     size = size or size_from_env()
-    root = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    root = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=_parent()))
     process = office.start_pool(root, size, warm)
     answer = _line(process.stdout.fileno(), bytearray(), time.monotonic() + START_SECONDS * (2 if warm else 1))
     if not isinstance(answer, dict) or "ready" not in answer:
@@ -127,6 +140,12 @@ def running(size: int | None = None, warm: bool = False) -> Iterator[Pool | None
     finally:
         if pool is not None:
             pool.stop()
+
+
+def _parent() -> str:
+    """The temporary directory, unless it is too deep for a Unix socket's path (108 bytes) below it."""
+    parent = tempfile.gettempdir()
+    return parent if len(parent) < 60 else "/tmp"
 
 
 def _line(fd: int, buffer: bytearray, deadline: float, also: socket.socket | None = None):
@@ -189,6 +208,7 @@ class Worker:
         self.dir = Path(tempfile.mkdtemp(prefix="lo-", dir=root))
         self.memory_mb = memory_mb
         self.uses = 0
+        self.last_used = time.monotonic()
         self.listener: subprocess.Popen | None = None
         self.bridge: subprocess.Popen | None = None
         self.pids: list[int] = []  # LibreOffice's processes (oosplash, soffice.bin)
@@ -294,6 +314,7 @@ class Broker:
         self.root = root
         self.size = size
         self.memory_mb = Limits.from_env().memory_mb
+        self.idle_seconds = idle_from_env()
         self.changed = threading.Condition()
         self.idle: list[Worker] = []
         self.workers: set[Worker] = set()  # idle, busy and starting
@@ -350,6 +371,7 @@ class Broker:
 
     def release(self, worker: Worker, healthy: bool) -> None:
         worker.uses += 1
+        worker.last_used = time.monotonic()
         if healthy and worker.uses < MAX_USES and worker.alive():
             with self.changed:
                 self.idle.append(worker)
@@ -364,15 +386,19 @@ class Broker:
         self._spawn_later()
 
     def watch(self) -> None:
-        """Replace the idle LibreOffice processes that died (killed, crashed)."""
+        """Replace the idle LibreOffice processes that died (killed, crashed); end those long unused."""
         while True:
             time.sleep(0.5)
             with self.changed:
                 dead = [w for w in self.idle if not w.alive()]
-                for w in dead:
+                unused = [w for w in self.idle if w not in dead and time.monotonic() - w.last_used > self.idle_seconds]
+                for w in dead + unused:
                     self.idle.remove(w)
+                self.workers.difference_update(unused)
             for w in dead:
                 self._replace(w)
+            for w in unused:
+                w.end()
 
     def shutdown(self) -> None:
         with self.changed:

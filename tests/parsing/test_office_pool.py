@@ -257,6 +257,17 @@ def test_stop_ends_every_process_and_removes_profiles_and_pipes(docs, no_cold_pa
     assert not pool.root.exists() and not any(p.exists() for p in pipes)
 
 
+def test_an_unused_libreoffice_ends_and_the_next_document_starts_one(docs, no_cold_path, monkeypatch):
+    monkeypatch.setenv(office_pool.IDLE_ENV, "1")  # the broker reads it when it starts
+    data, expected = next(iter(docs.values()))
+    with office_pool.running(size=1) as pool:
+        assert examine(data).values() == expected["cells"]
+        [first] = _soffice(pool)
+        assert _wait_for(lambda: _soffice(pool) == [], 10)
+        assert examine(data).values() == expected["cells"]
+        assert [p.pid for p in _soffice(pool)] not in ([], [first.pid])
+
+
 def test_a_killed_pool_leaves_no_process_and_its_directory_goes_with_the_next_pool(docs, no_cold_path):
     first = office_pool.start(size=1, warm=True)
     assert first is not None
