@@ -15,8 +15,9 @@ and how many of the 200 cells each gets right. --ocr also times OCR of that PDF 
 
 Then DOC side by side: the seeds' .doc renditions through the sandboxed parse (what `xxgk parse` runs),
 converted by a cold `soffice --convert-to` and by a warm LibreOffice pool (crawler/parsing/office_pool.py, one
-LibreOffice, pinned to the same core), seconds per report, the ratio and the target (<= 0.3 s, >= 3x).
-The pool's CPU counts its broker, bridge and LibreOffice. --doc-only runs that comparison alone.
+LibreOffice, pinned to the same core), seconds per report, the ratio and the target (<= 0.3 s, >= 3x), judged
+on CPU and on wall time (the wall also counts waiting for a core: the load average is printed beside it). The
+pool's CPU counts its broker, bridge and LibreOffice. --doc-only runs that comparison alone.
 """
 
 from __future__ import annotations
@@ -214,8 +215,15 @@ def print_doc(paths: dict, seeds: dict, runs: int) -> None:
     print(f"  warm pool (1 LibreOffice)        {warm.cpu:7.3f} s cpu  {warm.wall:7.3f} s wall  {warm_ok}/{n} exact")
     print(f"  ratio cold / pool                {cold.cpu / warm.cpu:7.1f}x cpu  {cold.wall / warm.wall:6.1f}x wall")
     print(f"  pool start (warm, paid once)     {started:7.3f} s wall")
-    met = warm.wall <= 0.3 and cold.wall / warm.wall >= 3 and warm_ok == cold_ok == n
-    print(f"  target (exact, <= 0.3 s per DOC, >= 3x faster, wall): {'met' if met else 'NOT met'}")
+    exact_all = warm_ok == cold_ok == n
+
+    def verdict(cold_s: float, warm_s: float) -> str:
+        return "met" if exact_all and warm_s <= 0.3 and cold_s / warm_s >= 3 else "NOT met"
+
+    print(
+        f"  target (exact, <= 0.3 s per DOC, >= 3x faster): CPU {verdict(cold.cpu, warm.cpu)}, "
+        f"wall {verdict(cold.wall, warm.wall)} (load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)"
+    )
 
 
 def scan_of(path: Path) -> bytes:

@@ -219,6 +219,7 @@ class Worker:
         office.write_profile(profile)
         scratch.mkdir()
         pipe = f"xxgk-{uuid.uuid4().hex}"
+        (self.dir / "pipes").write_text(f"/tmp/OSL_PIPE_{os.getuid()}_{pipe}")  # all of them once it is ready
         self.listener = office.start_listener(profile, pipe, scratch)
         with open(self.dir / "bridge.log", "wb") as stderr:
             self.bridge = office.start_bridge(pipe, self.listener.pid, stderr)

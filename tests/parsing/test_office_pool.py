@@ -158,6 +158,14 @@ def test_without_uno_the_pool_does_not_start_and_documents_convert_cold(docs, mo
         assert _soffice(lazy) == []
 
 
+def test_each_libreoffice_is_held_to_the_parse_memory_allowance(single):
+    """RLIMIT_AS: what the process held when it was ready plus XXGK_PARSE_MEMORY_MB (1536), as a parse."""
+    [proc] = _soffice(single)
+    soft, hard = proc.rlimit(psutil.RLIMIT_AS)
+    assert soft == hard != psutil.RLIM_INFINITY
+    assert 1536 << 20 < soft < proc.memory_info().vms + (1536 << 20) + (256 << 20)
+
+
 # ---- deaths and hangs ------------------------------------------------------------------------------------------
 def test_a_killed_libreoffice_is_replaced_and_the_next_document_converts(docs, single, no_cold_path):
     data, expected = next(iter(docs.values()))
