@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
+
+from crawler.commands._options import port
 
 # Pages a journalist opens stay quick on a large archive: facets get time to finish, long texts are cut.
 SETTINGS = {
@@ -46,25 +49,46 @@ def run(args: argparse.Namespace) -> int:
     except LimitNotApplied as e:
         print(f"xxgk serve: cannot bound SQLite's memory, not serving: {e}", file=sys.stderr)
         return 2
-    with Archive(db) as archive:  # brings an older archive up to the current schema first
-        if args.immutable:
-            # Immutable readers ignore the WAL file: fold it into the database first.
-            archive.checkpoint()
+    immutable = args.immutable
+    if writable(db):
+        with Archive(db) as archive:  # brings an older archive up to the current schema first
+            if immutable:
+                # Immutable readers ignore the WAL file: fold it into the database first.
+                archive.checkpoint()
+    else:
+        # A snapshot on a read-only mount (or a file we may not write): migrating or setting WAL would fail, and
+        # nobody can change it under us, so it is served as the frozen snapshot it is.
+        from storage.newsroom import UnreadableSnapshot, snapshot_version
+
+        try:
+            version = snapshot_version(db)
+        except UnreadableSnapshot as e:
+            print(f"xxgk serve: cannot read the archive {db}: {e}", file=sys.stderr)
+            return 2
+        immutable = True
+        print(f"xxgk serve: {db} cannot be written: serving it as an immutable snapshot (schema v{version})",
+              file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="xxgk-serve-") as tmp:
         metadata_file = Path(tmp) / "metadata.json"
         metadata_file.write_text(json.dumps(metadata(db.stem), ensure_ascii=False), encoding="utf-8")
-        print(f"xxgk serve: {db} read-only at http://{args.host}:{args.port}/{db.stem}", file=sys.stderr, flush=True)
+        where = f"http://{args.host}:{args.port}"
+        print(f"xxgk serve: {db} read-only at {where}/ (the newsroom; tables at {where}/{db.stem})", file=sys.stderr, flush=True)
         cli.main(
-            args=datasette_args(db, metadata_file, host=args.host, port=args.port, immutable=args.immutable),
+            args=datasette_args(db, metadata_file, host=args.host, port=args.port, immutable=immutable),
             standalone_mode=False,
         )
     return 0
 
 
+def writable(db: Path) -> bool:
+    """Can we write the archive and create its -wal/-shm files beside it (a read-only mount says no)?"""
+    return os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="browse the archive in Datasette (read-only)")
     p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
-    p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--port", type=port, default=8001, help="port to listen on, 1 to 65535 (default 8001)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument(
         "--immutable",
