@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+NATIONAL = 3000  # portals of a national crawl, for the projection
 SPRING_TODAY = "2026-04-30"  # the check runs after the spring deadlines (departments Jan 31, governments Mar 31)
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "ERROR", "XXGK_PROGRESS_SECONDS": 60}
 
@@ -396,11 +397,13 @@ def report(local: list[Stage], distributed: list[Stage], args, served: int) -> N
     print(
         f"\npoliteness projection of the first crawl: {first.requests} requests, {per_portal:.0f} per portal, "
         f"× {delay:.1f} s (DOWNLOAD_DELAY {defaults.DOWNLOAD_DELAY}, AUTOTHROTTLE_START_DELAY "
-        f"{defaults.AUTOTHROTTLE_START_DELAY}) = {per_portal * delay / 60:.1f} min per portal"
+        f"{defaults.AUTOTHROTTLE_START_DELAY}) = {per_portal * delay / 60:.1f} min per portal; for these "
+        f"{args.portals} portals and for {NATIONAL} at {per_portal:.0f} requests each:"
     )
     for parallel in sorted({defaults.XXGK_PARALLEL_PORTALS, 64, 256}):
-        hours = first.requests * delay / parallel / 3600
-        print(f"  {parallel:>4} portals at a time (XXGK_PARALLEL_PORTALS): {hours:6.1f} h")
+        here = first.requests * delay / parallel / 3600
+        national = NATIONAL * per_portal * delay / parallel / 3600
+        print(f"  {parallel:>4} portals at a time (XXGK_PARALLEL_PORTALS): {here:7.2f} h   {national:7.2f} h")
     print(f"replica server answered {served} requests")
 
 
