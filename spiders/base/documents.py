@@ -18,9 +18,20 @@ logger = logging.getLogger(__name__)
 
 # Formats an attachment may hold a report in. An attachment that sniffs as html/empty/binary is a portal's
 # error page or something else, kept for provenance but not parsed as a report.
-REPORT_FORMATS = ("pdf", "docx", "doc", "wps", "xls", "xlsx", "rtf", "ofd", "text")
+REPORT_FORMATS = ("pdf", "docx", "doc", "wps", "xls", "xlsx", "rtf", "ofd", "markdown", "text")
 # Which rendition of one report to parse when a page offers several: the one readers handle best.
-FORMAT_PREFERENCE = {"docx": 0, "pdf": 1, "doc": 2, "wps": 3, "xlsx": 4, "xls": 5, "rtf": 6, "ofd": 7, "zip": 8}
+FORMAT_PREFERENCE = {
+    "docx": 0,
+    "pdf": 1,
+    "doc": 2,
+    "wps": 3,
+    "xlsx": 4,
+    "xls": 5,
+    "rtf": 6,
+    "ofd": 7,
+    "md": 8,
+    "zip": 9,
+}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from crawler.parsing.readers.text import decode
 from crawler.text import squash
 from spiders.base.dates import parse_date
 
-DOCUMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "zip", "ofd", "rtf")
+DOCUMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "zip", "ofd", "rtf", "md")
 _DOC_PATH = re.compile(r"\.(" + "|".join(DOCUMENT_EXTENSIONS) + r")$", re.I)
 _DOWNLOAD = re.compile(r"downfile|download|attach|filename=|fileid=|getfile|/files?/", re.I)
 _DOC_NAME = re.compile(r"\.(" + "|".join(DOCUMENT_EXTENSIONS) + r")\b", re.I)

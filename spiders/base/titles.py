@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from crawler.parsing import meta
 from crawler.text import squash
 
-_EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|zip|rar|ofd|html?|shtml)$", re.I)
+_EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|zip|rar|ofd|md|html?|shtml)$", re.I)
 _BRACKET_NOTE = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]{0,24})[)\]】〕]$")
 _YEAR = re.compile(r"((?:19|20)\d{2})(?=年|[)\]】〕]|$)")
 _DISCLOSURE = re.compile(r"(?:信息|政务)公开")

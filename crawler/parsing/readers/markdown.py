@@ -25,8 +25,8 @@ from crawler.model import Finding, ParseError
 from crawler.parsing import labels, limits
 from crawler.parsing.document import Document, Table
 from crawler.parsing.readers.html import read_html
-from crawler.parsing.readers.pdf_columns import _COLUMN_LABELS, ROW_START
-from crawler.parsing.readers.pdf_layout import _join_split_row
+from crawler.parsing.readers.pdf_columns import COLUMN_LABELS, ROW_START
+from crawler.parsing.readers.pdf_layout import join_split_row
 from crawler.parsing.readers.text import decode
 from crawler.parsing.sniff import MD_DELIMITER as _DELIMITER
 from crawler.parsing.values import UNREADABLE, classify, is_figure
@@ -231,7 +231,7 @@ def _rejoin(blocks: list[str | Table]) -> list[str | Table]:
                 ):
                     del block.rows[0]  # the header printed again on the piece (kept once, above)
                 if not inside and block.rows:
-                    _join_split_row(prev, block)
+                    join_split_row(prev, block)
                 prev.rows.extend(block.rows)
                 out.extend(moved)
                 continue
@@ -326,7 +326,7 @@ def _names_columns(row: list[str | None]) -> bool:
     if _has_figures(row):
         return False
     cells = [squash(c) for c in row if c]
-    return "信息内容" in cells or sum(1 for c in cells if c in _COLUMN_LABELS) >= 2
+    return "信息内容" in cells or sum(1 for c in cells if c in COLUMN_LABELS) >= 2
 
 
 def _generic_columns(table: Table, findings: list[Finding]) -> None:

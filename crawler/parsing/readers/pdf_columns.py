@@ -21,10 +21,10 @@ from crawler.parsing.values import is_figure
 from crawler.text import squash
 
 # Column labels of every template table, compared squashed ("本年增/减", "结果维持", "自然人"…).
-_COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMPLATES for c in tpl.cells(t)) | {
+COLUMN_LABELS = frozenset(squash(c.label.rsplit(" / ", 1)[1]) for t in tpl.TEMPLATES for c in tpl.cells(t)) | {
     squash(s) for s in ("本年处理决定数量", "采购总金额", "本年收费金额")
 }
-_PREFIXES = frozenset(label[:k] for label in _COLUMN_LABELS for k in range(1, len(label)))
+_PREFIXES = frozenset(label[:k] for label in COLUMN_LABELS for k in range(1, len(label)))
 _PAGE_ABOVE = 10_000.0  # y offset that puts lines carried from the previous page above this one
 # A label that opens a row: an enumerator, or a table-二 block heading (第二十条第（五）项).
 ROW_START = re.compile(
@@ -121,7 +121,7 @@ def _stack(rows: list[list[Word]], j: int, top: Word) -> list[Word] | None:
 
 
 def _complete(text: str) -> bool:
-    return text in _COLUMN_LABELS or bool(labels.active_columns(text))
+    return text in COLUMN_LABELS or bool(labels.active_columns(text))
 
 
 @dataclass

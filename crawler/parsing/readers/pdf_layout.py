@@ -153,7 +153,7 @@ def _names(text: str) -> str | None:
     return labels.match_application_row(s, s, False) or labels.match_active_row(s)
 
 
-def _join_split_row(prev: Table, cur: Table) -> None:
+def join_split_row(prev: Table, cur: Table) -> None:
     """Word lets a row break across pages: the top row of the next page then holds the rest of
     the labels (and sometimes the values) of the last row before the break. Put it back."""
     last, first = prev.rows[-1], cur.rows[0]
@@ -193,7 +193,7 @@ def read_layout(pdf, reader: PageReader = digital_page) -> Document:
             continue
         blocks = place(*page, columns)
         if tail and blocks and blocks[0][2] is not None and _same_columns(tail[1], blocks[0][2]):
-            _join_split_row(tail[0], blocks[0][1])
+            join_split_row(tail[0], blocks[0][1])
         out.extend(block for _, block, _ in blocks)
         tail = (blocks[-1][1], blocks[-1][2]) if blocks and blocks[-1][2] is not None else None
     out.extend(columns.finish())
