@@ -177,6 +177,35 @@ def test_a_killed_libreoffice_is_replaced_and_the_next_document_converts(docs, s
     assert examine(data).values() == expected["cells"]
 
 
+def test_a_document_that_kills_libreoffice_twice_is_a_parser_error_and_the_pool_goes_on(docs, single, no_cold_path):
+    """A LibreOffice killed while it converts (as a document that crashes it would): the document is tried once
+    more on a fresh one; killed again, it is the document's `parser_error`, and the next document converts."""
+    data, expected = next(iter(docs.values()))
+    killed: list[int] = []
+    done = threading.Event()
+
+    def crash_whatever_converts() -> None:  # a conversion in progress: its input sits in that LibreOffice's dir
+        while not done.is_set():
+            for src in single.root.glob("lo-*/report.rtf"):
+                for proc in _soffice(single):
+                    if proc.pid not in killed and str(src.parent) in " ".join(proc.cmdline()):
+                        proc.send_signal(signal.SIGKILL)
+                        killed.append(proc.pid)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=crash_whatever_converts)
+    killer.start()
+    try:
+        with pytest.raises(ParseError) as e:
+            examine(_rtf(100_000))
+    finally:
+        done.set()
+        killer.join()
+    assert e.value.reason == "parser_error" and "LibreOffice died" in str(e.value)
+    assert len(killed) == 2
+    assert examine(data).values() == expected["cells"]
+
+
 def test_a_hanging_conversion_times_out_and_the_pool_recovers(docs, single, no_cold_path, monkeypatch):
     data, expected = next(iter(docs.values()))
     [before] = _soffice(single)
