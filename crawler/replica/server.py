@@ -22,6 +22,7 @@ import hashlib
 import logging
 import selectors
 import socket
+import socketserver
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -187,6 +188,15 @@ def _send(http: BaseHTTPRequestHandler, status: int, resource: Resource, conditi
         http.wfile.write(resource.body)
 
 
+class _QuietServer(_Server):
+    """HTTPServer.server_bind looks the address up in DNS (getfqdn): for thousands of loopback addresses with no
+    name, that is seconds each. The name is only used for CGI variables."""
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 class Listener:
     """Many listening addresses, one selector thread accepting on all of them, a thread per connection.
 
@@ -205,7 +215,7 @@ class Listener:
     def start(self) -> Listener:
         self._selector = selectors.DefaultSelector()
         for host in self.hosts:
-            server = _Server((host, self.port), self.handler)
+            server = _QuietServer((host, self.port), self.handler)
             self.servers[host] = server
             self._selector.register(server, selectors.EVENT_READ, server)
         self._thread = threading.Thread(target=self._serve, daemon=True)
