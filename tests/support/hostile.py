@@ -29,16 +29,21 @@ CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 def rendition(expected: dict, kind: str) -> bytes:
     """A hand-labelled report (an expected JSON) as a TRS page, a Hanweb page that is GBK but declares UTF-8,
-    a DOCX with merged cells, or an XLSX."""
+    a DOCX with merged cells, an XLSX, an OFD, or a converter's Markdown."""
     import tempfile
 
     from support import renditions
+    from support.ofd import to_ofd
 
     report = renditions.report_from(expected)
     if kind == "html":
         return renditions.trs_page(report).encode("utf-8")
     if kind == "html-gbk-lie":
         return renditions.hanweb_page(report, "utf-8").encode("gbk")
+    if kind == "ofd":
+        return to_ofd(report)
+    if kind == "markdown":
+        return renditions.to_markdown(report, renditions.MarkdownStyle(split=True)).encode("utf-8")
     writer = {"docx": renditions.to_docx, "xlsx": renditions.to_xlsx}[kind]
     with tempfile.TemporaryDirectory(prefix="xxgk-rendition-") as tmp:
         return writer(report, Path(tmp) / f"report.{kind}").read_bytes()
@@ -656,7 +661,7 @@ def mutate_xml(xml: bytes, rng: random.Random) -> bytes:
 
 
 def mutate_zip_member(data: bytes, rng: random.Random, donor: bytes) -> bytes:
-    """Rewrite one member of a zip container (DOCX/XLSX) with structural XML damage; other bytes stay valid."""
+    """Rewrite one member of a zip container (DOCX/XLSX/OFD) with structural XML damage; other bytes stay valid."""
     try:
         src = zipfile.ZipFile(io.BytesIO(data))
         infos = src.infolist()
@@ -681,12 +686,30 @@ def mutate_markup(data: bytes, rng: random.Random, donor: bytes) -> bytes:
 BYTE_MUTATORS: list[Mutator] = [flip_bytes, flip_bits, truncate, splice, duplicate_chunk, delete_chunk, insert_token]
 
 
+def mutate_lines(data: bytes, rng: random.Random, donor: bytes) -> bytes:
+    """Line damage for Markdown: drop, repeat or swap a line, or give a table row thousands of cells."""
+    lines = data.split(b"\n")
+    i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
+    kind = rng.randrange(4)
+    if kind == 0:
+        del lines[i]
+    elif kind == 1:
+        lines[i:i] = [lines[i]] * rng.randint(1, 50)
+    elif kind == 2:
+        lines[i], lines[j] = lines[j], lines[i]
+    else:
+        lines[i] = lines[i] + b"|" * rng.choice((1, 100, 5000))
+    return b"\n".join(lines)
+
+
 def mutators_for(fmt: str) -> list[Mutator]:
     """Byte-level mutators for every format, plus structural ones where the format has structure to break."""
-    if fmt in ("docx", "xlsx"):
+    if fmt in ("docx", "xlsx", "ofd"):
         return BYTE_MUTATORS + [mutate_zip_member] * 4
     if fmt == "html":
         return BYTE_MUTATORS + [mutate_markup] * 3
+    if fmt == "markdown":
+        return BYTE_MUTATORS + [mutate_lines] * 3
     return BYTE_MUTATORS
 
 
@@ -765,7 +788,7 @@ def parse_isolated(
 
 
 def fuzz_corpus(with_doc: bool = False) -> list[tuple[str, str, bytes]]:
-    """(name, format, bytes): the seeds as text and as HTML/DOCX/XLSX renditions, and the real PDF. With
+    """(name, format, bytes): the seeds as text and as HTML/DOCX/XLSX/OFD/Markdown renditions, and the real PDF. With
     `with_doc`, also a Word-97 .doc made by LibreOffice (slow to read: every parse runs soffice)."""
     from support.shared import expected_for, seed_paths
 
@@ -773,7 +796,14 @@ def fuzz_corpus(with_doc: bool = False) -> list[tuple[str, str, bytes]]:
     for path in seed_paths():
         expected = expected_for(path)
         corpus.append((f"{path.stem}.txt", "text", path.read_bytes()))
-        for kind, fmt in (("html", "html"), ("html-gbk-lie", "html"), ("docx", "docx"), ("xlsx", "xlsx")):
+        for kind, fmt in (
+            ("html", "html"),
+            ("html-gbk-lie", "html"),
+            ("docx", "docx"),
+            ("xlsx", "xlsx"),
+            ("ofd", "ofd"),
+            ("markdown", "markdown"),
+        ):
             corpus.append((f"{path.stem}.{kind}", fmt, rendition(expected, kind)))
     if with_doc:
         corpus.append(("seed0.doc", "doc", office_doc(rendition(expected_for(seed_paths()[0]), "docx"))))
