@@ -69,8 +69,12 @@ class ReportRecord:
     document: IncomingDocument  # data=b"": the bytes travel through the store
     sha256: str
     parsed: ParsedReport | None
-    error: ParseError | None
+    failure: tuple[str, str] | None  # a ParseError's (reason, message): the exception itself does not unpickle
     after: tuple[str, ...] = ()
+
+    @property
+    def error(self) -> ParseError | None:
+        return ParseError(*self.failure) if self.failure else None
 
 
 @dataclass
@@ -110,7 +114,7 @@ def redis_problem(url: str, error: Exception) -> str:
 
 
 # --- the worker side ------------------------------------------------------------------------------------------
-def examine_document(doc: IncomingDocument) -> tuple[str, ParsedReport | None, ParseError | None]:
+def examine_document(doc: IncomingDocument) -> tuple[str, ParsedReport | None, tuple[str, str] | None]:
     """In an archive worker process (crawler.crawl.writer): store the original, then parse and judge it."""
     from crawler.ingest import examine
 
@@ -118,7 +122,7 @@ def examine_document(doc: IncomingDocument) -> tuple[str, ParsedReport | None, P
     try:
         return sha, examine(doc.data), None
     except ParseError as e:
-        return sha, None, e
+        return sha, None, (e.reason, str(e))
 
 
 def store_original(doc: IncomingDocument) -> str:
@@ -196,8 +200,8 @@ class ResultPipeline:
             bare = replace(doc, data=b"")
             if isinstance(item, ReportItem):
                 identity = f"{doc.agency}:{doc.year}" if doc.agency and doc.year else doc.url
-                sha, parsed, error = await writer.run(examine_document, doc, key=identity)
-                session.push(ReportRecord(bare, sha, parsed, error, item.after), doc.url)
+                sha, parsed, failure = await writer.run(examine_document, doc, key=identity)
+                session.push(ReportRecord(bare, sha, parsed, failure, item.after), doc.url)
                 session.pushed_reports += 1
             else:
                 sha = await writer.run(store_original, doc, key=doc.url)

@@ -200,3 +200,23 @@ def test_a_crawl_with_redis_stopped_fails_with_one_line(replica, redis, tmp_path
         assert len(lines) == 1 and lines[0].startswith(f"xxgk crawl: cannot reach Redis at {redis.url}"), done.stderr
         assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "x.db").exists()  # nothing was created
+
+
+def test_the_writer_archives_a_document_that_did_not_parse(tmp_path):
+    """A worker's parse failure travels as (reason, message): a ParseError itself does not unpickle."""
+    import pickle
+
+    from crawler.crawl.distributed import ReportRecord, Writer
+    from crawler.model import IncomingDocument
+
+    data = b"<html><body><p>not a report at all</p></body></html>"
+    doc = IncomingDocument(b"", url="http://127.0.0.1/x.html", portal_id="p", agency="某县人民政府", year=2023)
+    with Archive(tmp_path / "x.db") as archive:
+        sha = archive.documents.put(data).sha256
+        record = pickle.loads(pickle.dumps(ReportRecord(doc, sha, None, ("not_a_report", "no template table"))))
+        writer = Writer(archive, archive.runs.start("test"))
+        writer.apply(record)
+        r = writer.merged.results["p"]
+        assert (r.reports_new, r.parse_failed, r.storage_errors) == (1, 1, 0)
+        (row,) = archive.reports.list(portal_id="p")
+        assert (row.parse_status, row.parse_reason) == ("failed", "not_a_report")
