@@ -7,6 +7,8 @@
 
 The crawler's archive workers, `xxgk import` and the benchmarks all come through here, with one
 IncomingDocument each. `examine()` is the same parse-and-judge without the archive (`xxgk parse`).
+`examined()`, `report_write()` and `document_write()` give the same writes as records for a group commit
+(`archive.batch()`, storage/batch.py: many documents per transaction), which the crawl's workers use.
 
 Every examination runs in a child process with a memory and a time limit (crawler/parsing/sandbox.py): a
 document that would exhaust memory, hang or crash its reader ends as that document's ParseError
@@ -23,6 +25,7 @@ from crawler.model import Finding, IncomingDocument, ParsedReport, ParseError
 from crawler.parsing import meta, parse_bytes, read_file, sandbox, sniff
 from crawler.rules import run_document_rules
 from storage import Archive, DocumentRecord, IngestResult
+from storage.records import DocumentWrite, ReportWrite
 from storage.reports import PARSE_SCOPE
 
 
@@ -46,28 +49,41 @@ def _examine(data: bytes, **parse_options: Any) -> ParsedReport:
 
 def ingest(archive: Archive, doc: IncomingDocument, *, parse_options: Mapping[str, Any] | None = None) -> IngestResult:
     """Store, parse, judge and archive one document. A file that does not parse is kept with its reason."""
-    try:
-        parsed, error = examine(doc.data, **(parse_options or {})), None
-    except ParseError as e:  # a reader bug too: the sandbox turns it into one
-        parsed, error = None, e
-    return ingest_parsed(archive, doc, parsed, error=error)
+    return archive.reports.write(examined(doc, parse_options=parse_options))
 
 
 def ingest_parsed(
     archive: Archive, doc: IncomingDocument, parsed: ParsedReport | None, *, error: ParseError | None = None
 ) -> IngestResult:
     """ingest() for bytes already examined (or that failed with `error`): synthetic archives, re-parses."""
+    return archive.reports.write(report_write(doc, parsed, error=error))
+
+
+def examined(doc: IncomingDocument, *, parse_options: Mapping[str, Any] | None = None) -> ReportWrite:
+    """What ingest() writes, without writing it: for a group commit (`archive.batch()`, storage/batch.py)."""
+    try:
+        parsed, error = examine(doc.data, **(parse_options or {})), None
+    except ParseError as e:  # a reader bug too: the sandbox turns it into one
+        parsed, error = None, e
+    return report_write(doc, parsed, error=error)
+
+
+def report_write(doc: IncomingDocument, parsed: ParsedReport | None, *, error: ParseError | None = None) -> ReportWrite:
+    """The archive's record of an examined document: its format, the parse or its failure, the findings."""
     if (parsed is None) == (error is None):
         raise ValueError("give exactly one of parsed and error")
     failure = (error.reason, str(error)) if error else None
-    return archive.reports.write(
-        doc, fmt=sniff(doc.data), parsed=parsed, failure=failure, findings=_archive_findings(doc, parsed, failure)
-    )
+    return ReportWrite(doc, sniff(doc.data), parsed, failure, _archive_findings(doc, parsed, failure))
 
 
 def store_document(archive: Archive, doc: IncomingDocument) -> DocumentRecord:
     """Keep a document for provenance only (a page that merely links its report, a rendition, a zip)."""
     return archive.documents.store_fetched(doc.data, sniff(doc.data), doc.url, doc.http)
+
+
+def document_write(doc: IncomingDocument) -> DocumentWrite:
+    """store_document() for a group commit."""
+    return DocumentWrite(doc, sniff(doc.data))
 
 
 def stored_parsed(archive: Archive, report_id: int) -> ParsedReport | None:

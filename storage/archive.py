@@ -13,7 +13,8 @@
     archive.alerts      alert state and deliveries                     (storage/alerts.py)
 
 Storage never parses or judges: documents arrive parsed and judged from crawler.ingest. Every write is an
-upsert inside one transaction: an interrupted run leaves either the whole report or nothing.
+upsert inside one transaction: an interrupted run leaves either the whole report or nothing. `batch()` puts
+many documents in one transaction (group commit, storage/batch.py): the whole batch or nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from storage.agencies import Agencies
 from storage.alerts import Alerts
+from storage.batch import WriteBatch
 from storage.columns import Columns
 from storage.db import connect, default_db_path, sqlite3, transaction
 from storage.deadlines import Deadlines
@@ -64,6 +66,10 @@ class Archive:
     def transaction(self):
         """Group several archive writes into one all-or-nothing transaction."""
         return transaction(self.conn)
+
+    def batch(self) -> WriteBatch:
+        """A group commit: reports, documents and seen marks staged, then written together (storage/batch.py)."""
+        return WriteBatch(self.conn, self.documents, self.reports)
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (before serving it read-only)."""

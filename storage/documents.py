@@ -18,12 +18,20 @@ class Documents:
         """The bytes on disk (once per sha256), before any row points at them."""
         return self.store.put(data)
 
+    def put_many(self, datas: list[bytes]) -> list[StoredFile]:
+        """put() for a batch, with one wait for the disk (storage/store.py)."""
+        return self.store.put_many(datas)
+
     def store_fetched(self, data: bytes, fmt: str, url: str, http: HttpMeta) -> DocumentRecord:
         """Keep a document that is not a report (a page that links its report, a rendition, a zip) and remember
         what `url` served, so the next crawl does not download it again."""
         stored = self.put(data)
         with transaction(self.conn):
-            self.record(stored, fmt, url, http, http.fetched_at or utcnow())
+            return self.record_fetched(stored, fmt, url, http)
+
+    def record_fetched(self, stored: StoredFile, fmt: str, url: str, http: HttpMeta) -> DocumentRecord:
+        """store_fetched() for bytes already in the store (inside the caller's transaction)."""
+        self.record(stored, fmt, url, http, http.fetched_at or utcnow())
         return self.known(url, is_new=stored.is_new)
 
     def known(self, url: str, *, is_new: bool = False) -> DocumentRecord | None:
@@ -57,14 +65,18 @@ class Documents:
     def mark_seen(self, url: str, *, fetched_at: str | None = None, http_status: int | None = 304) -> bool:
         """A fetch that brought nothing new (304, or the same bytes): update last_seen of the URL and of
         the reports it is the source of. Returns False when the URL is unknown."""
-        seen_at = fetched_at or utcnow()
         with transaction(self.conn):
-            cur = self.conn.execute(
-                "UPDATE document_urls SET last_seen = ?, fetched_at = ?, http_status = coalesce(?, http_status), "
-                "gone_at = NULL, gone_status = NULL WHERE url = ?",
-                (seen_at, seen_at, http_status, url),
-            )
-            self.conn.execute("UPDATE reports SET last_seen = max(last_seen, ?) WHERE source_url = ?", (seen_at, url))
+            return self.record_seen(url, fetched_at=fetched_at, http_status=http_status)
+
+    def record_seen(self, url: str, *, fetched_at: str | None = None, http_status: int | None = 304) -> bool:
+        """mark_seen() inside the caller's transaction."""
+        seen_at = fetched_at or utcnow()
+        cur = self.conn.execute(
+            "UPDATE document_urls SET last_seen = ?, fetched_at = ?, http_status = coalesce(?, http_status), "
+            "gone_at = NULL, gone_status = NULL WHERE url = ?",
+            (seen_at, seen_at, http_status, url),
+        )
+        self.conn.execute("UPDATE reports SET last_seen = max(last_seen, ?) WHERE source_url = ?", (seen_at, url))
         return cur.rowcount > 0
 
     def mark_listed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.model import ParsedReport
+from crawler.model import Finding, IncomingDocument, ParsedReport
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,42 @@ class IngestResult:
     parse_reason: str | None = None
     parse_message: str | None = None
     parsed: ParsedReport | None = None
+
+
+# --- what a write hands to the archive (one record per document; storage/batch.py groups them) ----------------
+@dataclass(frozen=True)
+class ReportWrite:
+    """An IncomingDocument examined: parsed (or failed with `failure`, reason and message) and judged."""
+
+    doc: IncomingDocument
+    fmt: str  # sniffed from the bytes
+    parsed: ParsedReport | None
+    failure: tuple[str, str] | None
+    findings: list[Finding]  # the parse-scope findings to store
+
+    def __post_init__(self) -> None:
+        if (self.parsed is None) == (self.failure is None):
+            raise ValueError("give exactly one of parsed and failure")
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """A document kept for provenance only (a page that links its report, a rendition, a zip)."""
+
+    doc: IncomingDocument
+    fmt: str
+
+
+@dataclass(frozen=True)
+class SeenWrite:
+    """A known URL fetched again with nothing new (a 304): only its last-seen time moves."""
+
+    url: str
+    fetched_at: str | None = None
+    http_status: int | None = 304
+
+
+Write = ReportWrite | DocumentWrite | SeenWrite
 
 
 @dataclass(frozen=True)

@@ -6,38 +6,77 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from crawler.model import PUBLISHED_SOURCES, CellValue, Finding, IncomingDocument, ParsedReport
-from storage.agencies import SET_AGENCY_COPIES, Agencies
+from storage.agencies import AGENCY_COPIES, Agencies
 from storage.clock import http_date, utcnow
 from storage.db import sqlite3, transaction
 from storage.documents import Documents
 from storage.figures import FIGURES, key_figures
-from storage.records import IngestResult, StoredReport
+from storage.records import IngestResult, ReportWrite, StoredReport
 from storage.search import fts_query, index_text
+from storage.store import StoredFile
 
 PARSE_SCOPE = "parse"
 
-_REFRESH_FACETS = f"""
-UPDATE reports SET
-    {SET_AGENCY_COPIES},
-    deadline = d.deadline,
-    deadline_status = coalesce(d.status, 'unchecked'),
-    days_late = d.days_late,
-    check_status = CASE
-        WHEN r.parse_status = 'failed' THEN 'unparsed'
-        WHEN r.failing_checks > 0 THEN 'fail'
-        WHEN r.checked_at IS NULL THEN 'unchecked'
-        ELSE 'pass'
-    END
-FROM reports r
-LEFT JOIN agencies a ON a.id = r.agency_id
-LEFT JOIN deadline_status d ON d.agency_id = r.agency_id AND d.year = r.year
-WHERE r.id = reports.id AND reports.id = ?
+
+def _check_status(r: str) -> str:
+    """check_status from the row `r`'s parse status, failing count and check time (see 0003_facets.sql)."""
+    return (
+        f"CASE WHEN {r}.parse_status = 'failed' THEN 'unparsed' WHEN {r}.failing_checks > 0 THEN 'fail' "
+        f"WHEN {r}.checked_at IS NULL THEN 'unchecked' ELSE 'pass' END"
+    )
+
+
+# The facet copies on a report row: the agency's columns and its deadline decision for the year.
+_FACETS = (*AGENCY_COPIES, "deadline", "deadline_status", "days_late", "check_status")
+_FACET_VALUES = (
+    *(f"a.{theirs}" for theirs in AGENCY_COPIES.values()),
+    "d.deadline",
+    "coalesce(d.status, 'unchecked')",
+    "d.days_late",
+)
+_FACETS_FROM = """
+LEFT JOIN agencies a ON a.id = {r}.agency_id
+LEFT JOIN deadline_status d ON d.agency_id = {r}.agency_id AND d.year = {r}.year
 """
+_REFRESH_FACETS = (
+    "UPDATE reports SET "
+    + ", ".join(f"{c} = {v}" for c, v in zip(_FACETS, (*_FACET_VALUES, _check_status("r")), strict=True))
+    + " FROM reports r"
+    + _FACETS_FROM.format(r="r")
+    + "WHERE r.id = reports.id AND reports.id = ?"
+)
+# What one version sets on its report row: the changed report's UPDATE and the new report's INSERT.
+_VERSION_COLUMNS = (
+    "agency_id", "year", "agency_parsed", "year_parsed", "title", "source_url", "page_url", "portal_id", "sha256",
+    "format", "template", "pages", "signed_date", "changed_at", "version", "parse_status", "parse_reason",
+    "parse_message", "cells_count", *FIGURES,
+)  # fmt: skip
+_REPLACE_VERSION = (
+    "UPDATE reports SET "
+    + ", ".join(f"{c}=coalesce(?, {c})" if c == "portal_id" else f"{c}=?" for c in _VERSION_COLUMNS)
+    + " WHERE id=?"
+)
+# A new report in one statement, facets included: each later UPDATE of an indexed column costs index work.
+_NEW_COLUMNS = (
+    "identity", "published_at", "published_source", "published_candidates", "first_seen", "last_seen",
+    "failing_checks", "checked_at", *_VERSION_COLUMNS,
+)  # fmt: skip
+_INSERT_NEW = (
+    f"INSERT INTO reports({', '.join(_NEW_COLUMNS)}, {', '.join(_FACETS)}) "
+    f"SELECT {', '.join(f'v.{c}' for c in _NEW_COLUMNS)}, {', '.join(_FACET_VALUES)}, {_check_status('v')} "
+    f"FROM (SELECT {', '.join(f'? AS {c}' for c in _NEW_COLUMNS)}) v" + _FACETS_FROM.format(r="v")
+)
+_INSERT_CELLS = "INSERT INTO cells(report_id, key_id, value, raw, unit) VALUES (?, ?, ?, ?, ?)"
+_INSERT_FINDINGS = (
+    "INSERT INTO findings(report_id, scope, rule, status, severity, message, cells, data, fingerprint, found_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _REPORT_SELECT = "SELECT r.*, r.agency_name AS agency FROM reports r"
 # Every URL a report was read from or linked by: a listing may show any of them.
 _PRESENCE = """
@@ -135,72 +174,78 @@ class Reports:
         self._key_ids = key_ids
 
     # --- writing ----------------------------------------------------------------------------
-    def write(
-        self,
-        doc: IncomingDocument,
-        *,
-        fmt: str,
-        parsed: ParsedReport | None,
-        failure: tuple[str, str] | None,
-        findings: list[Finding],
-    ) -> IngestResult:
+    def write(self, w: ReportWrite) -> IngestResult:
         """Store the original, then in one transaction: what the URL served, the report row and its version,
-        its cells, text and the parse-scope `findings`.
+        its cells, text and the parse-scope findings. (storage/batch.py writes many in one transaction.)
 
         The same bytes again only update last_seen; new bytes for the same report (agency+year, or URL while
         those are unknown) become a new version. A file that failed to parse is kept with its reason.
         """
-        if (parsed is None) == (failure is None):
-            raise ValueError("give exactly one of parsed and failure")
+        stored = self.documents.put(w.doc.data)  # on disk before the rows that point at it
+        with self.forgetting_on_error(), transaction(self.conn):
+            return self.write_stored(w, stored)
+
+    @contextmanager
+    def forgetting_on_error(self) -> Iterator[None]:
+        """Around a transaction or savepoint: cell keys it added are forgotten if it rolls back."""
+        known = len(self._key_ids)
+        try:
+            yield
+        except BaseException:
+            for key in list(self._key_ids)[known:]:
+                del self._key_ids[key]
+            raise
+
+    def write_stored(self, w: ReportWrite, stored: StoredFile) -> IngestResult:
+        """write() for a document already in the store (inside the caller's transaction)."""
+        doc, fmt, parsed, failure, findings = w.doc, w.fmt, w.parsed, w.failure, w.findings
         http = doc.http
         seen_at = http.fetched_at or utcnow()
-        stored = self.documents.put(doc.data)  # on disk before the rows that point at it
         agency_name = doc.agency or (parsed.agency if parsed else None)
         report_year = doc.year or (parsed.year if parsed else None)
         candidates = _date_candidates(doc)
 
-        with transaction(self.conn):
-            self.documents.record(stored, fmt, doc.url, http, seen_at)
-            if doc.portal_id:
-                self.agencies.ensure_portal(doc.portal_id)
-            agency_id = self.agencies.id_for(agency_name, doc.kind)
-            identity = f"agency:{agency_id}:{report_year}" if agency_id and report_year else f"url:{doc.url}"
-            existing = self._find(identity, doc.url, agency_id, report_year)
-            row = _ReportRow(
-                agency_id=agency_id,
-                year=report_year,
-                agency_parsed=parsed.agency if parsed else None,
-                year_parsed=parsed.year if parsed else None,
-                title=(parsed.title if parsed else None) or doc.title,
-                source_url=doc.url,
-                page_url=doc.page_url,
-                portal_id=doc.portal_id,
-                sha256=stored.sha256,
-                format=fmt,
-                parsed=parsed,
-                failure=failure,
-            )
-            if existing is None:
-                report_id = self._insert(identity, row, candidates, seen_at)
-                status, version = "new", 1
+        self.documents.record(stored, fmt, doc.url, http, seen_at)
+        if doc.portal_id:
+            self.agencies.ensure_portal(doc.portal_id)
+        agency_id = self.agencies.id_for(agency_name, doc.kind)
+        identity = f"agency:{agency_id}:{report_year}" if agency_id and report_year else f"url:{doc.url}"
+        existing = self._find(identity, doc.url, agency_id, report_year)
+        row = _ReportRow(
+            agency_id=agency_id,
+            year=report_year,
+            agency_parsed=parsed.agency if parsed else None,
+            year_parsed=parsed.year if parsed else None,
+            title=(parsed.title if parsed else None) or doc.title,
+            source_url=doc.url,
+            page_url=doc.page_url,
+            portal_id=doc.portal_id,
+            sha256=stored.sha256,
+            format=fmt,
+            parsed=parsed,
+            failure=failure,
+        )
+        if existing is None:
+            report_id = self._insert(identity, row, candidates, seen_at, findings)
+            status, version = "new", 1
+        else:
+            report_id, version = existing["id"], existing["version"]
+            self._touch(existing, candidates, seen_at)
+            seen_version = self.conn.execute(
+                "SELECT version FROM report_versions WHERE report_id = ? AND sha256 = ?", (report_id, stored.sha256)
+            ).fetchone()
+            if seen_version is not None:
+                status = "unchanged"
             else:
-                report_id, version = existing["id"], existing["version"]
-                self._touch(existing, candidates, seen_at)
-                seen_version = self.conn.execute(
-                    "SELECT version FROM report_versions WHERE report_id = ? AND sha256 = ?", (report_id, stored.sha256)
-                ).fetchone()
-                if seen_version is not None:
-                    status = "unchanged"
+                new_version = self._add_version(report_id, row, seen_at)
+                if failure and existing["parse_status"] == "ok":
+                    # A later file that cannot be read is kept as a version, but does not hide the
+                    # numbers of the one that could.
+                    status = "failed_version"
                 else:
-                    new_version = self._add_version(report_id, row, seen_at)
-                    if failure and existing["parse_status"] == "ok":
-                        # A later file that cannot be read is kept as a version, but does not hide the
-                        # numbers of the one that could.
-                        status = "failed_version"
-                    else:
-                        self._replace(report_id, row, new_version, seen_at)
-                        status, version = "changed", new_version
-            if status in ("new", "changed"):
+                    self._replace(report_id, row, new_version, seen_at)
+                    status, version = "changed", new_version
+            if status == "changed":
                 self._write_parse_findings(report_id, findings, seen_at)
             self._refresh_facets(report_id)
 
@@ -236,30 +281,30 @@ class Reports:
             return self.conn.execute("SELECT * FROM reports WHERE identity = ?", (identity,)).fetchone()
         return None
 
-    def _insert(self, identity: str, row: _ReportRow, candidates: dict[str, str], seen_at: str) -> int:
+    def _insert(
+        self, identity: str, row: _ReportRow, candidates: dict[str, str], seen_at: str, findings: list[Finding]
+    ) -> int:
+        """A new report: its row complete in one INSERT (facets included), then its version, contents, findings."""
         candidates = {**candidates, "first_seen": seen_at[:10]}
         published_source = _best_source(candidates)
         cur = self.conn.execute(
-            "INSERT INTO reports(identity, agency_id, year, source_url, sha256, published_at, published_source, "
-            "published_candidates, first_seen, last_seen, changed_at, version, parse_status) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ok')",
+            _INSERT_NEW,
             (
                 identity,
-                row.agency_id,
-                row.year,
-                row.source_url,
-                row.sha256,
                 candidates[published_source],
                 published_source,
                 json.dumps(candidates),
                 seen_at,
                 seen_at,
-                seen_at,
+                sum(f.status == "fail" for f in findings),
+                seen_at if _checked(findings) else None,
+                *_version_values(row, 1, seen_at),
             ),
         )
         report_id = int(cur.lastrowid)
-        self._add_version(report_id, row, seen_at)
-        self._replace(report_id, row, 1, seen_at)
+        self._add_version(report_id, row, seen_at, version=1)
+        self._write_contents(report_id, row, fresh=True)
+        self._insert_findings(report_id, findings, PARSE_SCOPE, seen_at)
         return report_id
 
     def _touch(self, existing: Mapping[str, Any], candidates: dict[str, str], seen_at: str) -> None:
@@ -273,10 +318,11 @@ class Reports:
             (seen_at, merged[best], best, json.dumps(merged), existing["id"]),
         )
 
-    def _add_version(self, report_id: int, row: _ReportRow, seen_at: str) -> int:
-        version = self.conn.execute(
-            "SELECT coalesce(max(version), 0) + 1 FROM report_versions WHERE report_id = ?", (report_id,)
-        ).fetchone()[0]
+    def _add_version(self, report_id: int, row: _ReportRow, seen_at: str, *, version: int | None = None) -> int:
+        if version is None:
+            version = self.conn.execute(
+                "SELECT coalesce(max(version), 0) + 1 FROM report_versions WHERE report_id = ?", (report_id,)
+            ).fetchone()[0]
         # A version that failed to parse has no cells and no text: it is kept (known) from the start.
         self.conn.execute(
             "INSERT INTO report_versions(report_id, version, sha256, source_url, seen_at, parse_status, parse_reason, title, "
@@ -320,52 +366,35 @@ class Reports:
         """Point the report at this version: its columns, cells, text and search entry (the version it pointed at
         keeps its own cells and text, see _keep_superseded)."""
         self._keep_superseded(report_id, version)
-        p = row.parsed
-        figures = row.figures
-        self.conn.execute(
-            "UPDATE reports SET agency_id=?, year=?, agency_parsed=?, year_parsed=?, title=?, source_url=?, page_url=?, "
-            "portal_id=coalesce(?, portal_id), sha256=?, format=?, template=?, pages=?, signed_date=?, changed_at=?, version=?, "
-            "parse_status=?, parse_reason=?, parse_message=?, cells_count=?, "
-            + ", ".join(f"{f}=?" for f in FIGURES)
-            + " WHERE id=?",
-            (
-                row.agency_id,
-                row.year,
-                row.agency_parsed,
-                row.year_parsed,
-                row.title,
-                row.source_url,
-                row.page_url,
-                row.portal_id,
-                row.sha256,
-                p.format if p else row.format,
-                p.template if p else None,
-                p.pages if p else None,
-                p.signed_date if p else None,
-                seen_at,
-                version,
-                "failed" if row.failure else "ok",
-                row.failure[0] if row.failure else None,
-                row.failure[1] if row.failure else None,
-                len(p.cells) if p else 0,
-                *(figures[f] for f in FIGURES),
-                report_id,
-            ),
-        )
-        self.conn.execute("DELETE FROM cells WHERE report_id = ?", (report_id,))
+        self.conn.execute(_REPLACE_VERSION, (*_version_values(row, version, seen_at), report_id))
         # Findings of every scope were about the previous version's numbers; the checks rerun.
         self.conn.execute("DELETE FROM findings WHERE report_id = ?", (report_id,))
+        self._write_contents(report_id, row, fresh=False)
+
+    def _write_contents(self, report_id: int, row: _ReportRow, *, fresh: bool) -> None:
+        """The version's cells, text and search entry (`fresh`: a new report, nothing to replace)."""
+        p = row.parsed
+        if not fresh:
+            self.conn.execute("DELETE FROM cells WHERE report_id = ?", (report_id,))
         if p:
+            ids = self._key_ids
             self.conn.executemany(
-                "INSERT INTO cells(report_id, key_id, value, raw, unit) VALUES (?, ?, ?, ?, ?)",
-                [(report_id, self._key_id(c.key), c.value, c.raw, c.unit) for c in p.cells.values()],
+                _INSERT_CELLS,
+                [
+                    (report_id, ids[c.key] if c.key in ids else self._key_id(c.key), c.value, c.raw, c.unit)
+                    for c in p.cells.values()
+                ],
             )
         text = p.text if p else ""
-        self.conn.execute(
-            "INSERT INTO report_texts(report_id, full_text) VALUES (?, ?) ON CONFLICT(report_id) DO UPDATE SET full_text=excluded.full_text",
-            (report_id, text),
-        )
-        self.conn.execute("DELETE FROM reports_fts WHERE rowid = ?", (report_id,))
+        if fresh:
+            self.conn.execute("INSERT INTO report_texts(report_id, full_text) VALUES (?, ?)", (report_id, text))
+        else:
+            self.conn.execute(
+                "INSERT INTO report_texts(report_id, full_text) VALUES (?, ?) "
+                "ON CONFLICT(report_id) DO UPDATE SET full_text=excluded.full_text",
+                (report_id, text),
+            )
+            self.conn.execute("DELETE FROM reports_fts WHERE rowid = ?", (report_id,))
         self.conn.execute(
             "INSERT INTO reports_fts(rowid, title, body) VALUES (?, ?, ?)",
             (report_id, index_text(row.title), index_text(text)),
@@ -384,9 +413,9 @@ class Reports:
 
     def _write_parse_findings(self, report_id: int, findings: list[Finding], now: str) -> None:
         self._replace_findings(report_id, findings, PARSE_SCOPE, now)
-        # The in-document rules ran before the write: a report with rule results has been checked.
-        checked = any(f.status != "info" and not f.rule.startswith(("parse.", "archive.")) for f in findings)
-        self.conn.execute("UPDATE reports SET checked_at = ? WHERE id = ?", (now if checked else None, report_id))
+        self.conn.execute(
+            "UPDATE reports SET checked_at = ? WHERE id = ?", (now if _checked(findings) else None, report_id)
+        )
 
     # --- findings ---------------------------------------------------------------------------
     def write_findings(
@@ -406,9 +435,15 @@ class Reports:
 
     def _replace_findings(self, report_id: int, findings: list[Finding], scope: str, now: str) -> None:
         self.conn.execute("DELETE FROM findings WHERE report_id = ? AND scope = ?", (report_id, scope))
+        self._insert_findings(report_id, findings, scope, now)
+        self.conn.execute(
+            "UPDATE reports SET failing_checks = (SELECT count(*) FROM findings WHERE report_id = ? AND status = 'fail') WHERE id = ?",
+            (report_id, report_id),
+        )
+
+    def _insert_findings(self, report_id: int, findings: list[Finding], scope: str, now: str) -> None:
         self.conn.executemany(
-            "INSERT INTO findings(report_id, scope, rule, status, severity, message, cells, data, fingerprint, found_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_FINDINGS,
             [
                 (
                     report_id,
@@ -424,10 +459,6 @@ class Reports:
                 )
                 for f in findings
             ],
-        )
-        self.conn.execute(
-            "UPDATE reports SET failing_checks = (SELECT count(*) FROM findings WHERE report_id = ? AND status = 'fail') WHERE id = ?",
-            (report_id, report_id),
         )
 
     def findings(self, report_id: int, scope: str | None = None) -> list[Finding]:
@@ -637,6 +668,38 @@ class Reports:
             (fts_query(query), limit),
         )
         return [_stored_report(r) for r in rows]
+
+
+def _version_values(row: _ReportRow, version: int, seen_at: str) -> tuple[Any, ...]:
+    """The values of _VERSION_COLUMNS for this version of the report."""
+    p, failure = row.parsed, row.failure
+    return (
+        row.agency_id,
+        row.year,
+        row.agency_parsed,
+        row.year_parsed,
+        row.title,
+        row.source_url,
+        row.page_url,
+        row.portal_id,
+        row.sha256,
+        p.format if p else row.format,
+        p.template if p else None,
+        p.pages if p else None,
+        p.signed_date if p else None,
+        seen_at,
+        version,
+        "failed" if failure else "ok",
+        failure[0] if failure else None,
+        failure[1] if failure else None,
+        len(p.cells) if p else 0,
+        *(row.figures[f] for f in FIGURES),
+    )
+
+
+def _checked(findings: list[Finding]) -> bool:
+    """The in-document rules ran before the write: a report with rule results has been checked."""
+    return any(f.status != "info" and not f.rule.startswith(("parse.", "archive.")) for f in findings)
 
 
 def _date_candidates(doc: IncomingDocument) -> dict[str, str]:

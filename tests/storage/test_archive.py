@@ -235,7 +235,7 @@ def test_interrupted_ingest_leaves_no_partial_rows(archive, monkeypatch):
         raise OSError("disk gone mid-write")
 
     # Fail after the report row and its cells are written, before the findings: all must roll back.
-    monkeypatch.setattr(archive.reports, "_write_parse_findings", crash)
+    monkeypatch.setattr(archive.reports, "_insert_findings", crash)
     with pytest.raises(OSError):
         ingest(archive, IncomingDocument(seed.read_bytes(), url="https://example.gov.cn/w.txt"))
     assert counts(archive) == before
