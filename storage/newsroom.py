@@ -373,3 +373,9 @@ def outcomes_by_province(conn, year: int | None) -> list[Row]:
         "JOIN agencies a ON a.id = d.agency_id WHERE (? IS NULL OR d.year = ?) GROUP BY 1, 2 ORDER BY 1",
         (year, year),
     )
+
+
+def report_of(conn, sha256: str) -> int | None:
+    """The report an archived original is a version of (the newest such report)."""
+    row = _one(conn, "SELECT max(report_id) AS id FROM report_versions WHERE sha256 = ?", (sha256,))
+    return row["id"] if row else None

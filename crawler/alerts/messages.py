@@ -48,6 +48,28 @@ class Message:
     body: str
 
 
+_ORIGINAL = re.compile(r"^(?P<base>https?://[^#?]+?)/-/original/(?P<sha>[0-9a-f]{64})$")
+
+
+def page_of(archived_url: str | None, anchor: str = "") -> str | None:
+    """The newsroom page of the report an archived original belongs to, on the same xxgk serve as the link to
+    the original (/-/report-of/<sha256> opens it): the journalist lands on the report and its finding, not on a
+    file download. Built from the original's link, so it follows --public-url / XXGK_PUBLIC_URL like it."""
+    m = _ORIGINAL.match(archived_url or "")
+    return f"{m['base']}/-/report-of/{m['sha']}{anchor}" if m else None
+
+
+def _deadlines_page(screenshot_urls: list[str], year: int) -> str | None:
+    """The 逾期或未公开 page of the year, on the xxgk serve that holds the screenshots."""
+    m = _ORIGINAL.match(screenshot_urls[0]) if screenshot_urls else None
+    return f"{m['base']}/-/deadlines?year={year}" if m else None
+
+
+def _page_link(label: str, url: str | None) -> str:
+    """A link to a newsroom page, or nothing (the line is left out) when there is no page to link."""
+    return link(label, url) if url else ""
+
+
 def _lines(fields: list[tuple[str, str]]) -> str:
     return "\n".join(f"**{name}**：{value}" for name, value in fields if value)
 
@@ -66,6 +88,7 @@ def inconsistent(
             [
                 ("报告", _subject(agency, year)),
                 ("问题", escape(detail)),
+                ("详情", _page_link("报告页面（标出对不上的数字）", page_of(archived_url, "#findings"))),
                 ("原文", link("来源网页", source_url)),
                 ("存档", link("存档原件", archived_url)),
             ]
@@ -82,6 +105,7 @@ def corrected(
             [
                 ("报告", _subject(agency, year)),
                 ("现状", f"此前报告的不一致已不再存在：{escape(detail)}"),
+                ("详情", _page_link("报告页面", page_of(archived_url, "#findings"))),
                 ("原文", link("来源网页", source_url)),
                 ("存档", link("存档原件（新版本）", archived_url)),
             ]
@@ -154,6 +178,7 @@ def missing(
                 ("依据", basis),
                 ("检查页面", (_numbered("年报栏目", listing_urls) + checked) if listing_urls else ""),
                 ("页面截图", _numbered("检查时的截图", screenshot_urls) if screenshot_urls else ""),
+                ("详情", _page_link("逾期或未公开一览", _deadlines_page(screenshot_urls, year))),
             ]
         ),
     )
@@ -183,6 +208,7 @@ def late(
                     f"{published_at}（依据：{DATE_SOURCES.get(date_source, escape(date_source))}），逾期{days}天",
                 ),
                 ("说明", "此前提醒为“逾期未公开”，现已找到该报告" if was_missing else ""),
+                ("详情", _page_link("报告页面", page_of(archived_url))),
                 ("原文", link("来源网页", source_url)),
                 ("存档", link("存档原件", archived_url)),
             ]
@@ -208,6 +234,7 @@ def published(
                     f"{published_at}（依据：{DATE_SOURCES.get(date_source, escape(date_source))}），未超过截止日期{deadline}",
                 ),
                 ("说明", "此前提醒为“逾期未公开”，现已找到该报告"),
+                ("详情", _page_link("报告页面", page_of(archived_url))),
                 ("原文", link("来源网页", source_url)),
                 ("存档", link("存档原件", archived_url)),
             ]

@@ -204,9 +204,10 @@ def metadata(database: str) -> dict[str, Any]:
     return {
         "title": "xxgk 政府信息公开工作年度报告档案",
         "description_html": (
-            f"政府信息公开工作年度报告的归档、数字与检查。从 <a href='/{database}/report_summary'>报告一览</a> 开始，"
-            "或查看 <a href='/-/charts'>图表</a>。<br>Archive of Chinese government open-information annual reports: "
-            f"start with the <a href='/{database}/report_summary'>report summary</a> or the <a href='/-/charts'>charts</a>."
+            "政府信息公开工作年度报告的归档、数字与检查。记者请从 <a href='/'>首页：五个问题</a> 开始；"
+            f"熟悉 SQL 的读者可从 <a href='/{database}/report_summary'>报告一览</a> 或下面的查询开始。"
+            "<br>Archive of Chinese government open-information annual reports: the newsroom is at <a href='/'>/</a>, "
+            f"the tables start at the <a href='/{database}/report_summary'>report summary</a>."
         ),
         "databases": {database: {"tables": TABLES, "queries": canned_queries()}},
     }

@@ -173,7 +173,7 @@ def test_original_downloads_byte_for_byte(served):
 def test_charts_page_draws_bars(served):
     ds, *_ = served
     page = get(ds, "/-/charts").text
-    assert page.count('<figure class="xxgk-chart">') == 3 and "按时发布率" in page
+    assert page.count('<figure class="xxgk-chart">') == 4 and "按时发布率" in page
     assert ">0.0%<" in page and ">100.0%<" in page  # 2020: one late, one missing; 2021: one on time
 
 
