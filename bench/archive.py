@@ -1,15 +1,20 @@
-"""A synthetic archive at scale, then the latency journalists would feel in Datasette.
+"""A synthetic archive at scale: the write path's insert rate, then the latency journalists would feel in Datasette.
 
     .venv/bin/python bench/archive.py                      # 100k reports × ~200 cells
-    .venv/bin/python bench/archive.py --reports 1000000    # the 1M option (hours: ~60 reports/s here)
+    .venv/bin/python bench/archive.py --reports 5000       # minutes: both write paths on 5,000 reports
+    .venv/bin/python bench/archive.py --reports 1000000    # the 1M option
     .venv/bin/python bench/archive.py --reuse              # skip the build, measure an existing archive
 
-Builds the archive through the real write path (crawler.ingest.ingest_parsed: document store with fsync,
-one transaction per report, cells, full text, search index, findings), adds deadline decisions and
-edited versions, then starts `xxgk serve` and times each canned query and searches through
-Datasette's JSON API over HTTP on 127.0.0.1. Prints the insert rate, file sizes and p50/p95, with the
-server's CPU time per request beside the wall clock (on a shared, busy machine the two differ).
-Target: p95 < 200 ms at 100k reports.
+First the write path, side by side on the same synthetic reports (the first --compare, 5,000 by default, each
+into an empty archive): the previous way (crawler.ingest.ingest_parsed, one transaction and one flushed
+original per report, as `xxgk import` still writes) and group commit (archive.batch(): --batch reports per
+transaction, their originals flushed once; what the crawl's archive workers do). Both go through the real
+write path: document store, cells, full text, search index, findings. The group-commit archive goes on to
+--reports, with deadline decisions and edited versions; then `xxgk serve` starts and each canned query and
+search is timed through Datasette's JSON API over HTTP on 127.0.0.1. Prints insert rates (wall clock and CPU
+per report), file sizes and p50/p95, with the server's CPU time per request beside the wall clock (on a
+shared, busy machine the two differ). Targets: group commit >= 500 reports/s and >= 8x the previous way;
+p95 < 200 ms at 100k reports.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,12 +30,14 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
 
 from crawler import template as tpl
-from crawler.ingest import ingest_parsed
+from crawler.ingest import ingest_parsed, report_write
 from crawler.model import CellValue, Finding, IncomingDocument, ParsedReport
 from crawler.registry import Agency, Portal, Registry
 from storage import Archive, store_dir_for
@@ -108,13 +116,106 @@ def synth_report(
     return parsed, text.encode()
 
 
-def build(db: Path, n_reports: int, seed: int) -> None:
+@dataclass
+class Entry:
+    """One agency-year of the synthetic archive: its report (None: never published) and its deadline decision."""
+
+    agency: str
+    kind: str
+    year: int
+    deadline: str
+    report: tuple[ParsedReport, bytes] | None
+    status: str
+    days_late: int | None
+    edited: bool
+
+
+def synthetic(n_reports: int, seed: int) -> tuple[list[tuple[str, str, str, str]], Iterator[Entry]]:
+    """The agencies, and the entries in write order: the same seed gives the same reports, for both paths."""
     rng = random.Random(seed)
-    per_agency = len(YEARS)
-    names = agencies(max(1, round(n_reports / per_agency / 0.97)), rng)
+    names = agencies(max(1, round(n_reports / len(YEARS) / 0.97)), rng)
+
+    def entries() -> Iterator[Entry]:
+        written = 0
+        for name, kind, _, _ in names:
+            deadline_day = "01-31" if kind == "department" else "03-31"
+            for year in YEARS:
+                if written >= n_reports:
+                    return
+                deadline = f"{year + 1}-{deadline_day}"
+                if rng.random() < 0.97:
+                    report = synth_report(name, year, rng, inconsistent=rng.random() < 0.05)
+                    edited, late = rng.random() < 0.01, rng.random() < 0.15
+                    status = "pending" if year == YEARS[-1] else ("late" if late else "on_time")
+                    written += 1
+                    yield Entry(
+                        name, kind, year, deadline, report, status, rng.randint(1, 90) if late else None, edited
+                    )
+                else:
+                    yield Entry(
+                        name, kind, year, deadline, None, "missing" if year < YEARS[-1] else "pending", None, False
+                    )
+
+    return names, entries()
+
+
+class OneByOne:
+    """The previous way: each report its own transaction and its own flushed original."""
+
+    label = "one transaction + one flushed original per report"
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+
+    def add(self, doc: IncomingDocument, parsed: ParsedReport) -> list:
+        return [ingest_parsed(self.archive, doc, parsed)]
+
+    def flush(self) -> list:
+        return []
+
+
+class Grouped:
+    """Group commit: `size` reports per transaction, their originals flushed together (storage/batch.py)."""
+
+    def __init__(self, archive: Archive, size: int):
+        self.batch, self.size = archive.batch(), size
+        self.label = f"group commit, {size} reports per transaction"
+
+    def add(self, doc: IncomingDocument, parsed: ParsedReport) -> list:
+        self.batch.add(report_write(doc, parsed))
+        return self.flush() if len(self.batch) >= self.size else []
+
+    def flush(self) -> list:
+        results = self.batch.commit()
+        for r in results:
+            if isinstance(r, Exception):
+                raise r
+        return results
+
+
+@dataclass
+class Rate:
+    label: str
+    reports: int = 0
+    cells: int = 0
+    wall: float = 0.0  # seconds in the write calls
+    cpu: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<52}{self.reports / self.wall:>8,.0f} reports/s  {self.cells / self.wall:>9,.0f} cells/s"
+            f"  CPU {self.cpu / self.reports * 1000:.2f} ms/report"
+        )
+
+
+def build(
+    db: Path, n_reports: int, seed: int, writer, *, sample: int | None = None, limit: int | None = None
+) -> tuple[Rate, Rate]:
+    """Write the synthetic archive of `n_reports` (its first `limit` only) through `writer` (OneByOne or
+    Grouped); returns the insert rate over the first `sample` reports and over all written. Deadline
+    decisions and edited versions are written too, outside the timing."""
+    names, entries = synthetic(n_reports, seed)
     started = time.perf_counter()
-    written = cells = 0
-    write_seconds = 0.0
     edited: list[tuple[str, int]] = []
     with Archive(db) as archive:
         archive.agencies.sync_registry(
@@ -131,63 +232,96 @@ def build(db: Path, n_reports: int, seed: int) -> None:
                 )
             )
         )
-        for name, kind, _, _ in names:
-            deadline_day = "01-31" if kind == "department" else "03-31"
-            for year in YEARS:
-                if written >= n_reports:
-                    break
-                published = rng.random() < 0.97
-                if published:
-                    parsed, data = synth_report(name, year, rng, inconsistent=rng.random() < 0.05)
-                    t = time.perf_counter()
-                    result = ingest_parsed(
-                        archive,
-                        IncomingDocument(
-                            data, url=f"https://gov.example/{written}.txt", agency=name, year=year, kind=kind
-                        ),
-                        parsed,
-                    )
-                    write_seconds += time.perf_counter() - t
-                    written += 1
-                    cells += len(parsed.cells)
-                    if rng.random() < 0.01:
-                        edited.append((name, year))
-                    late = rng.random() < 0.15
-                    status = "pending" if year == YEARS[-1] else ("late" if late else "on_time")
-                    archive.deadlines.set(
-                        name,
-                        year,
-                        status,
-                        deadline=f"{year + 1}-{deadline_day}",
-                        days_late=rng.randint(1, 90) if late else None,
-                        report_id=result.report_id,
-                    )
-                else:
-                    archive.deadlines.set(
-                        name, year, "missing" if year < YEARS[-1] else "pending", deadline=f"{year + 1}-{deadline_day}"
-                    )
-                if written % 10000 == 0 and published:
-                    print(
-                        f"  {written:,} reports, {written / (time.perf_counter() - started):,.0f}/s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+        write = writer(archive)
+        total = Rate(write.label)
+        first = None  # the rate once `sample` reports are written
+        waiting: list[Entry] = []  # written, their results (report ids) not back yet
+
+        def timed(call, *args) -> None:
+            wall, cpu = time.perf_counter(), time.process_time()
+            results = call(*args)
+            total.wall += time.perf_counter() - wall
+            total.cpu += time.process_time() - cpu
+            for result in results:
+                entry = waiting.pop(0)
+                archive.deadlines.set(
+                    entry.agency,
+                    entry.year,
+                    entry.status,
+                    deadline=entry.deadline,
+                    days_late=entry.days_late,
+                    report_id=result.report_id,
+                )
+
+        for entry in entries:
+            if total.reports == limit:
+                break
+            if entry.report is None:
+                archive.deadlines.set(entry.agency, entry.year, entry.status, deadline=entry.deadline)
+                continue
+            parsed, data = entry.report
+            doc = IncomingDocument(
+                data,
+                url=f"https://gov.example/{total.reports}.txt",
+                agency=entry.agency,
+                year=entry.year,
+                kind=entry.kind,
+            )
+            waiting.append(entry)
+            timed(write.add, doc, parsed)
+            total.reports += 1
+            total.cells += len(parsed.cells)
+            if total.reports == sample:
+                first = replace(total)
+            if entry.edited:
+                edited.append((entry.agency, entry.year))
+            if total.reports % 10000 == 0:
+                print(f"  {total.reports:,} reports, {total.reports / total.wall:,.0f}/s", file=sys.stderr, flush=True)
+        timed(write.flush)
+        if first is None or first.reports == total.reports:
+            first = replace(total)
+        rng = random.Random(seed + 1)
         for name, year in edited:
             parsed, data = synth_report(name, year, rng, inconsistent=False, edit=1)
-            ingest_parsed(
-                archive,
+            write.add(
                 IncomingDocument(data, url=f"https://gov.example/edited/{name}/{year}.txt", agency=name, year=year),
                 parsed,
             )
+        write.flush()
         archive.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         archive.conn.execute("PRAGMA optimize")
-    total = time.perf_counter() - started
     print(
-        f"build: {written:,} reports, {cells:,} cells, {len(edited):,} edited versions, {len(names):,} agencies in {total:,.0f} s"
+        f"build ({write.label}): {total.reports:,} reports, {total.cells:,} cells, {len(edited):,} edited versions, "
+        f"{len(names):,} agencies in {time.perf_counter() - started:,.0f} s"
     )
+    return first, total
+
+
+def compare(db: Path, n_reports: int, sample: int, batch: int, seed: int) -> None:
+    """The previous way and group commit on the same first `sample` reports, each into an empty archive; the
+    group-commit archive goes on to `n_reports` (the one Datasette is then timed on)."""
+    scratch = db.with_name(f"{db.stem}-one-by-one.db")
+    remove(scratch)
+    try:
+        old, _ = build(scratch, n_reports, seed, OneByOne, sample=sample, limit=sample)
+    finally:
+        remove(scratch)
+    new, total = build(db, n_reports, seed, lambda archive: Grouped(archive, batch), sample=sample)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"insert rate: {written / write_seconds:,.0f} reports/s = {cells / write_seconds:,.0f} cells/s (ingest_parsed, one transaction per report, document fsync included)"
+        f"\ninsert rate, the same first {new.reports:,} synthetic reports (~200 cells each) into an empty archive (load average {load}):"
     )
+    print(f"  previous way  {old.line()}")
+    print(f"  group commit  {new.line()}   {(new.reports / new.wall) / (old.reports / old.wall):.1f}x")
+    if total.reports > new.reports:
+        print(f"  group commit over all {total.reports:,} reports: {total.reports / total.wall:,.0f} reports/s")
+    print("  (targets: group commit >= 500 reports/s and >= 8x the previous way)")
+
+
+def remove(db: Path) -> None:
+    for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(store_dir_for(db), ignore_errors=True)
 
 
 def sizes(db: Path) -> None:
@@ -282,18 +416,22 @@ def latencies(db: Path, runs: int, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--compare", type=int, default=5_000, help="reports written both ways (default 5,000)")
+    parser.add_argument("--batch", type=int, default=200, help="reports per group commit")
     parser.add_argument("--db", type=Path, help="default bench/out/archive-<reports>.db")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per query")
     parser.add_argument("--reuse", action="store_true", help="measure an existing archive, do not build")
+    parser.add_argument("--no-serve", action="store_true", help="only the insert rates, no Datasette latency")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     db = args.db or Path(__file__).parent / "out" / f"archive-{args.reports}.db"
     if not args.reuse:
         if db.exists():
             sys.exit(f"{db} exists: remove it (and {store_dir_for(db)}) or pass --reuse")
-        build(db, args.reports, args.seed)
+        compare(db, args.reports, min(args.compare, args.reports), args.batch, args.seed)
     sizes(db)
-    latencies(db, args.runs, args.seed)
+    if not args.no_serve:
+        latencies(db, args.runs, args.seed)
 
 
 if __name__ == "__main__":
