@@ -1,43 +1,98 @@
-"""OCR of scanned PDF pages: tesseract (chi_sim) on a 300 dpi rendering, words kept with their boxes.
+"""OCR of page images (scanned PDF pages, the images of an HTML report's tables) into the positional model.
 
-A scanned report still prints its tables with ruling lines. They are found in the image as long
-runs of dark pixels, become the same grids as vector ruling lines (pdf_grid.lattice), and are
-erased before tesseract reads the page: with the lines gone, tesseract reads the cells as words
-instead of as noise. Words then go through the same positional reading as a digital PDF, so a
-blank cell is still a blank cell. OCR can misread digits; numbers tesseract is unsure of are
-reported with the OCR finding.
+A page image becomes what a digital PDF page gives the layout reader (pdf_layout): characters placed in PDF
+points, and the grids of its ruled tables. The steps:
+
+1. The page is straightened (the skew angle that makes rows of ink sharpest) and binarised.
+2. Ruling lines are long runs of dark pixels; they become the same grids as vector ruling lines
+   (pdf_grid.lattice) and are erased, with the specks of the scan, before anything is read.
+3. The text lines are found by projection: inside each grid cell, and in the rest of the page (where a
+   line is split at wide gaps, so that a table printed without ruling lines keeps its columns apart).
+4. Each line image is read by an engine (crawler.parsing.ocr_engines: RapidOCR, else tesseract), which gives
+   every character its place along the line and its probability. Characters then go through the same
+   positional reading as a digital PDF, so a blank cell is still a blank cell.
+
+Reading, not judging: a figure with a character the engine is unsure of is not guessed. It is printed as
+unreadable (values.UNREADABLE), so its cell is null with a parse.unreadable_value finding, and the parse.ocr
+finding names the cells OCR read (its `cells`): the rules treat a sum that fails over them as needing a human
+look at the original, never as the agency's inconsistency.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import os
 import re
-import shutil
-import subprocess
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from crawler.model import Finding, ParseError
 from crawler.parsing import limits
+from crawler.parsing.document import Document, Table
+from crawler.parsing.ocr_engines import Engine, OcrTimeout, Reading, TesseractEngine, engine
 from crawler.parsing.readers.pdf_grid import Grid, Segment, lattice
 from crawler.parsing.readers.pdf_layout import Char
-from crawler.parsing.values import UNREADABLE, classify, is_number
+from crawler.parsing.values import UNREADABLE, classify, is_figure, is_number
 
-DPI = 300
-PAGE_TIMEOUT = 120  # seconds of tesseract per page
+DPI = 200  # a scanned PDF page is rendered at this resolution: PP-OCR reads 10.5 pt print best about here
+SURE = 0.95  # a figure with any character read below this probability is unsure: null, never a guess
+AGREE = 0.8  # ... unless, read again, it is at least this sure and tesseract reads the same digits
+BUDGET = 600.0  # seconds of OCR per document by default (XXGK_OCR_SECONDS); pages past it are not read
 _LINE_INCHES = 0.4  # a dark run this long is a ruling line, not a stroke of a (title) character
-_SURE = 60  # tesseract confidence below which a number is reported as doubtful
-_DIGITS = ("-l", "eng", "-c", "tessedit_char_whitelist=0123456789.-")
+_MAX_SKEW = 2.0  # degrees a scan may be turned
+
+
+def budget_seconds() -> float:
+    try:
+        value = float(os.environ.get("XXGK_OCR_SECONDS", BUDGET))
+    except ValueError:
+        return BUDGET
+    return value if value > 0 else BUDGET
 
 
 @dataclass
 class OcrPage:
-    chars: list[Char]  # one per tesseract word, in PDF points of the rendering
+    chars: list[Char]  # one per character read, in PDF points of the rendering
     grids: list[Grid]
-    doubtful: list[str] = field(default_factory=list)  # numbers read with low confidence
+    doubtful: list[str] = field(default_factory=list)  # figures read unsure, left unreadable
+
+
+# ---- the image ------------------------------------------------------------------------------------------------
+def _otsu(gray: np.ndarray) -> int:
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    cum = np.cumsum(hist)
+    mean = np.cumsum(hist * np.arange(256))
+    between = (mean[-1] * cum - mean * total) ** 2 / np.maximum(cum * (total - cum), 1)
+    return int(np.clip(between.argmax(), 100, 200))  # a mostly white page: keep the threshold sensible
+
+
+def _profile_score(dark: np.ndarray, degrees: float) -> float:
+    from PIL import Image
+
+    img = Image.fromarray(dark.astype(np.uint8) * 255).rotate(degrees, resample=Image.Resampling.NEAREST)
+    rows = np.asarray(img, dtype=np.float64).sum(axis=1)
+    return float((rows**2).sum())
+
+
+def skew(dark: np.ndarray) -> float:
+    """The angle (degrees, PIL's sense) that makes the rows of ink sharpest, found on a quarter-size image."""
+    h, w = dark.shape
+    small = dark[: h - h % 4, : w - w % 4].reshape(h // 4, 4, w // 4, 4).any(axis=(1, 3))
+    best = max(np.arange(-_MAX_SKEW, _MAX_SKEW + 1e-9, 0.1), key=lambda a: _profile_score(small, a))
+    return max(np.arange(best - 0.1, best + 0.1 + 1e-9, 0.02), key=lambda a: _profile_score(small, a))
+
+
+def straighten(gray: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    angle = skew(gray < _otsu(gray))
+    if abs(angle) < 0.02:
+        return gray
+    img = Image.fromarray(gray).rotate(float(angle), resample=Image.Resampling.BICUBIC, fillcolor=255)
+    return np.asarray(img)
 
 
 def _runs(dark: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,210 +107,339 @@ def _runs(dark: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return rows[keep], starts[keep], ends[keep]
 
 
-def ruling_lines(gray: np.ndarray, scale: float) -> tuple[list[Segment], list[Segment], np.ndarray]:
-    """Horizontal and vertical lines (PDF points, y up) and the image, binarised, without them."""
-    dark = gray < 160
-    height = gray.shape[0]
-    min_len = int(_LINE_INCHES * DPI)
-    clean = np.where(dark, 0, 255).astype(np.uint8)  # black on white: grey cell shading goes
+def ruling_lines(dark: np.ndarray, scale: float, dpi: float) -> tuple[list[Segment], list[Segment], np.ndarray]:
+    """Horizontal and vertical lines (PDF points, y up) and the ink without them."""
+    height = dark.shape[0]
+    min_len = int(_LINE_INCHES * dpi)
+    ink = dark.copy()
     horiz: list[Segment] = []
     vert: list[Segment] = []
     r, a, b = _runs(dark, min_len)
     for y, x0, x1 in zip(r.tolist(), a.tolist(), b.tolist(), strict=True):
         horiz.append(Segment((height - y) / scale, x0 / scale, x1 / scale))
-        clean[y, x0:x1] = 255
+        ink[max(y - 1, 0) : y + 2, x0:x1] = False  # and the anti-aliased fringe beside it
     c, a, b = _runs(dark.T, min_len)
     for x, y0, y1 in zip(c.tolist(), a.tolist(), b.tolist(), strict=True):
         vert.append(Segment(x / scale, (height - y1) / scale, (height - y0) / scale))
-        clean[y0:y1, x] = 255
-    return horiz, vert, clean
+        ink[y0:y1, max(x - 1, 0) : x + 2] = False
+    return horiz, vert, ink
 
 
-def _tesseract(image: np.ndarray, timeout: float, *extra: str) -> list[dict[str, str]]:
-    """tesseract's TSV rows for an 8-bit grey image."""
-    from PIL import Image
-
-    if shutil.which("tesseract") is None:
-        raise ParseError("unsupported", "OCR was requested but tesseract is not installed")
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PPM")  # uncompressed PGM: no time spent encoding
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # one core per page, as the crawler runs
-    proc = subprocess.run(
-        ["tesseract", "-", "-", *extra, "tsv"],
-        input=buf.getvalue(),
-        capture_output=True,
-        timeout=timeout,
-        env=env,
-    )
-    if proc.returncode != 0:
-        raise ParseError("unreadable", f"tesseract failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
-    return list(csv.DictReader(io.StringIO(proc.stdout.decode()), delimiter="\t", quoting=csv.QUOTE_NONE))
+def despeckle(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """The ink without the specks of a scan (isolated dots smaller than a printed full stop)."""
+    try:
+        import cv2
+    except ImportError:  # tesseract alone: keep the specks, the engine reads around most of them
+        return ink
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= max(1, round((dpi / 100) ** 2))
+    small[0] = False
+    return ink & ~small[labels]
 
 
+# ---- lines of text ------------------------------------------------------------------------------------------
 @dataclass
-class _Word:
-    char: Char
-    conf: float
+class _Line:
+    x0: int
+    y0: int
+    x1: int
+    y1: int  # pixels, y down; the ink's box
 
 
-def _words(rows: list[dict[str, str]], height: int, scale: float) -> list[_Word]:
-    """TSV word rows as characters in PDF points; each word takes its line's band, so flat
-    glyphs (一, 、) stay on their line and gaps are measured against the line height."""
-    bands: dict[tuple[str, str, str], tuple[float, float]] = {}
-    for row in rows:
-        if row.get("level") == "4":
-            top, h = float(row["top"]), float(row["height"])
-            bands[(row["block_num"], row["par_num"], row["line_num"])] = (
-                (height - top - h) / scale,
-                (height - top) / scale,
-            )
-    out: list[_Word] = []
-    for row in rows:
-        text = (row.get("text") or "").strip()
-        if row.get("level") != "5" or not text:
+def _bands(profile: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Runs of non-zero profile, runs closer than min_gap joined."""
+    on = np.flatnonzero(profile)
+    if not len(on):
+        return []
+    out = [[int(on[0]), int(on[0]) + 1]]
+    for i in on[1:].tolist():
+        if i - out[-1][1] < min_gap:
+            out[-1][1] = i + 1
+        else:
+            out.append([i, i + 1])
+    return [(a, b) for a, b in out]
+
+
+def text_lines(ink: np.ndarray, x0: int, y0: int, dpi: float, split: bool) -> list[_Line]:
+    """Printed lines in a region of ink (offset x0, y0). Pieces of a line apart by more than a third of its
+    height that are no bigger than a speck are specks, and dropped (a full stop sits beside its digits);
+    `split`: a line is cut at gaps wider than two characters (columns of a table without ruling lines)."""
+    min_h = max(3, round(dpi * 0.03))
+    out: list[_Line] = []
+    for a, b in _bands(ink.sum(axis=1), max(2, round(dpi * 0.01))):
+        h = b - a
+        if h < min_h:
             continue
-        y0, y1 = bands.get((row["block_num"], row["par_num"], row["line_num"]), (0.0, 0.0))
-        left, width = float(row["left"]), float(row["width"])
-        out.append(_Word(Char(text, left / scale, y0, (left + width) / scale, y1, y0), float(row["conf"])))
+        band = ink[a:b]
+        pieces = [
+            (c, d)
+            for c, d in _bands(band.sum(axis=0), max(2, h // 3))
+            if d - c > h * 0.3 or _ink_height(band[:, c:d]) > h * 0.3
+        ]
+        groups: list[list[int]] = []
+        for c, d in pieces:
+            if groups and (not split or c - groups[-1][1] <= 2 * h):
+                groups[-1][1] = d
+            else:
+                groups.append([c, d])
+        for c, d in groups:
+            rows = np.flatnonzero(band[:, c:d].any(axis=1))
+            if len(rows) and rows[-1] - rows[0] + 1 >= min_h:
+                out.append(_Line(x0 + c, y0 + a + int(rows[0]), x0 + d, y0 + a + int(rows[-1]) + 1))
     return out
 
 
+def _ink_height(piece: np.ndarray) -> int:
+    rows = np.flatnonzero(piece.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
+
+
+def _crop(gray: np.ndarray, line: _Line) -> np.ndarray:
+    h = line.y1 - line.y0
+    pad = max(2, h // 5)
+    y0, y1 = max(line.y0 - pad, 0), min(line.y1 + pad, gray.shape[0])
+    x0, x1 = max(line.x0 - pad, 0), min(line.x1 + pad, gray.shape[1])
+    return gray[y0:y1, x0:x1]
+
+
+# ---- a page ----------------------------------------------------------------------------------------------------
 def _figure_like(text: str) -> bool:
     """Mostly digits: a figure, maybe misread ("398S7S8")."""
     digits = sum(ch.isdigit() for ch in text)
     return digits > 0 and digits * 2 >= len(text)
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_EDGE = set(".,，。·、:：;；'\"`‘’“”|")  # what a speck beside a figure reads as; no figure ends with one
 
 
-def _value_cells(grid: Grid, texts: dict[tuple[int, int], str]) -> set[tuple[int, int]]:
-    """Cells of a grid that hold figures: one-column cells right of every label printed in a
-    row of figures, from the first such row down, that do not read as a label themselves."""
-    numbers = [(r, c) for (r, c), t in texts.items() if _figure_like(t)]
-    if not numbers:
-        return set()
-    rows = {r for r, _ in numbers}
-    edge = max((c for (r, c), t in texts.items() if r in rows and len(_CJK.findall(t)) >= 2), default=-1)
-    return {
-        (r, c)
-        for r, owners in enumerate(grid.owner)
-        for c, own in enumerate(owners)
-        if own == (r, c) and r >= min(rows) and c > edge and grid.span(r, c) == 1
-        and len(_CJK.findall(texts.get((r, c), ""))) < 2
-    }  # fmt: skip
-
-
-def _cell_of(w: _Word, grids: list[Grid]) -> tuple[int, tuple[int, int]] | None:
-    for g, grid in enumerate(grids):
-        if grid.contains(w.char.cx, w.char.cy):
-            return g, grid.locate(w.char.cx, w.char.cy)
-    return None
-
-
-def _digit_pass(clean: np.ndarray, grids: list[Grid], words: list[_Word], timeout: float, scale: float):
-    """Read the figure cells again, digits only, in place of what the first pass read there.
-
-    The cells are stacked one under another on a blank canvas: tesseract then reads each
-    cell as a line of its own, and figures of neighbouring cells cannot run together."""
-    height = clean.shape[0]
-    first: dict[tuple[int, tuple[int, int]], list[_Word]] = {}
-    for w in words:
-        key = _cell_of(w, grids)
-        if key is not None:
-            first.setdefault(key, []).append(w)
-    cells: list[tuple[int, tuple[int, int]]] = []
-    for g, grid in enumerate(grids):
-        texts = {cell: "".join(w.char.text for w in ws) for (k, cell), ws in first.items() if k == g}
-        cells += sorted((g, cell) for cell in _value_cells(grid, texts))
-    if not cells:
-        return words, []
-    pad = 12
-    boxes = []
-    for g, (r, c) in cells:
-        grid = grids[g]
-        x0, x1 = int(grid.xs[c] * scale) + 4, int(grid.xs[c + 1] * scale) - 4
-        y0, y1 = int(height - grid.ys[r] * scale) + 4, int(height - grid.ys[r + 1] * scale) - 4
-        boxes.append((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
-    canvas = np.full(
-        (sum(b[3] - b[1] + 2 * pad for b in boxes), max(b[2] - b[0] for b in boxes) + 2 * pad), 255, np.uint8
+def figure(chars: list[tuple[str, float, float, float]]) -> tuple[str, bool]:
+    """A figure cell's reading: (text, sure). Specks read as punctuation at either end are dropped (a figure
+    may start with a sign, never with a full stop); the rest must read as a number with every character at
+    least SURE."""
+    kept = [c for c in chars if not c[0].isspace()]
+    while kept and kept[-1][0] in _EDGE:
+        kept.pop()
+    while kept and kept[0][0] in _EDGE - {"."}:
+        kept.pop(0)
+    text = "".join(c[0] for c in kept)
+    value = classify(text)
+    sure = (
+        bool(kept)
+        and value is not None
+        and value.number is not None
+        and not text.startswith(".")
+        and min(c[3] for c in kept) >= SURE
     )
-    spans: list[tuple[int, int]] = []  # canvas rows of each cell
-    top = 0
-    for x0, y0, x1, y1 in boxes:
-        canvas[top + pad : top + pad + y1 - y0, pad : pad + x1 - x0] = clean[y0:y1, x0:x1]
-        spans.append((top, top + y1 - y0 + 2 * pad))
-        top = spans[-1][1]
-    rows = _tesseract(canvas, timeout, "--psm", "6", *_DIGITS)
-    again: dict[int, list[tuple[float, str, float]]] = {}
-    for row in rows:
-        text = (row.get("text") or "").strip()
-        if row.get("level") != "5" or not text:
-            continue
-        mid = float(row["top"]) + float(row["height"]) / 2
-        k = next((k for k, (a, b) in enumerate(spans) if a <= mid < b), None)
-        if k is not None:
-            again.setdefault(k, []).append((float(row["left"]), text, float(row["conf"])))
-    taken = set(cells)
-    out = [w for w in words if _cell_of(w, grids) not in taken]
+    return text, sure
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _figure_cell(text: str) -> bool:
+    """A cell's text that stands where a figure would: mostly digits, or a short mark that is not a label and
+    not a printed dash ("G" or "。" for a faint "0")."""
+    core = text.strip("".join(_EDGE))
+    if _figure_like(core):
+        return True
+    return 0 < len(text) <= 3 and not _CJK.search(text) and not is_figure(text)
+
+
+def _chars(got: Reading) -> list[tuple[str, float, float, float]]:
+    return [c for c in got.chars if not c[0].isspace()]
+
+
+def _same(a: str, b: str) -> bool:
+    va, vb = classify(a), classify(b)
+    return va is not None and vb is not None and va.number is not None and va.number == vb.number and a == b
+
+
+def _undotted(text: str) -> str:
+    """Without a speck read as a full stop before the digits (".0"): no figure is printed so."""
+    return text[1:] if text.startswith(".") and len(text) > 1 else text
+
+
+def figures(
+    readings: list[Reading],
+    lines: list[tuple[_Line, bool]],
+    images: tuple[np.ndarray, np.ndarray],
+    reader: Engine,
+    deadline: float | None,
+) -> dict[int, str | None]:
+    """The figure cells of a page: line index → the figure read, or None where it is unsure.
+
+    Every figure is read a second time by tesseract, digits only, on the same crop. A sure reading
+    (every character at least SURE) stands unless tesseract reads another number there. An unsure one is read
+    again by the engine without the specks, and taken where that reading (a speck's leading dot dropped) is at
+    least AGREE sure and tesseract reads the very same digits: two engines agreeing on a crop is the evidence
+    a lone confidence is not. Without tesseract, only sure readings stand."""
+    cells = [k for k, ((_, in_cell), got) in enumerate(zip(lines, readings, strict=True))
+             if in_cell and _figure_cell("".join(c[0] for c in _chars(got)))]  # fmt: skip
+    if not cells:
+        return {}
+    clean, spotless = images  # without ruling lines; and without specks, which also takes thin strokes
+    try:
+        digits = [_undotted(figure([(ch, x0, x1, 1.0) for ch, x0, x1, _ in r.chars])[0])
+                  for r in _digits().read([_crop(clean, lines[k][0]) for k in cells], deadline)]  # fmt: skip
+    except ParseError:  # no tesseract: no second opinion
+        digits = [None] * len(cells)
+    out: dict[int, str | None] = {}
+    unsure: list[int] = []
+    for i, k in enumerate(cells):
+        text, sure = figure(_chars(readings[k]))
+        if sure and not (digits[i] and is_number(digits[i]) and not _same(text, digits[i])):
+            out[k] = text
+        else:
+            out[k] = None
+            unsure.append(i)
+    spotless = [_crop(spotless, lines[cells[i]][0]) for i in unsure]
+    again = reader.read(spotless, deadline) if unsure and digits[0] is not None else []
+    for i, second in zip(unsure, again, strict=False):
+        k = cells[i]
+        for got in (readings[k], second):
+            kept = _chars(got)
+            text = _undotted(figure(kept)[0])
+            if digits[i] and _same(text, digits[i]) and min((c[3] for c in kept if c[0].isdigit()), default=0.0) >= AGREE:
+                out[k] = text
+                break
+    return out
+
+
+@functools.cache
+def _digits() -> TesseractEngine:
+    return TesseractEngine(digits=True)
+
+
+def ocr_image(gray: np.ndarray, dpi: float, reader: Engine | None = None, deadline: float | None = None) -> OcrPage:
+    """Read one greyscale page image (8-bit, `dpi` pixels per inch) into characters and grids."""
+    reader = reader or engine()
+    scale = dpi / 72
+    gray = straighten(gray)
+    dark = gray < _otsu(gray)
+    horiz, vert, ink = ruling_lines(dark, scale, dpi)
+    # What the engine sees: the page without its ruling lines. The specks stay in it (a speck filter would
+    # also take the thin strokes a scan breaks up: a "4" whose diagonal is gone reads as "1"); they are kept
+    # out of the lines' extents instead, and read at a figure's edge they are dropped (figure()).
+    clean = np.where(dark & ~ink, 255, gray).astype(np.uint8)
+    ink = despeckle(ink, dpi)
+    grids = lattice(horiz, vert)
+    height = gray.shape[0]
+    lines: list[tuple[_Line, bool]] = []  # (line, in a table cell)
+    rest = ink.copy()
+    inset = max(2, round(dpi * 0.015))
+    for grid in grids:
+        for r, owners in enumerate(grid.owner):
+            for c, own in enumerate(owners):
+                if own != (r, c):
+                    continue
+                c1 = c + grid.span(r, c)
+                r1 = r + 1
+                while r1 < len(grid.owner) and grid.owner[r1][c] == (r, c):
+                    r1 += 1
+                x0, x1 = round(grid.xs[c] * scale) + inset, round(grid.xs[c1] * scale) - inset
+                y0, y1 = round(height - grid.ys[r] * scale) + inset, round(height - grid.ys[r1] * scale) - inset
+                if x1 > x0 and y1 > y0:
+                    lines += [(ln, True) for ln in text_lines(ink[y0:y1, x0:x1], x0, y0, dpi, split=False)]
+        x0, y0, x1, y1 = grid.bbox
+        rest[round(height - y1 * scale) : round(height - y0 * scale) + 1, round(x0 * scale) : round(x1 * scale) + 1] = 0
+    lines += [(ln, False) for ln in text_lines(rest, 0, 0, dpi, split=True)]
+    readings = reader.read([_crop(clean, ln) for ln, _ in lines], deadline)
+    read_figures = figures(readings, lines, (clean, np.where(ink, gray, 255).astype(np.uint8)), reader, deadline)
+    chars: list[Char] = []
     doubtful: list[str] = []
-    for k, (g, cell) in enumerate(cells):
-        before = first.get((g, cell), [])
-        text1 = "".join(w.char.text for w in before)
-        parts = sorted(again.get(k, []))
-        text2 = "".join(t for _, t, _ in parts)
-        grid = grids[g]
-        r, c = cell
-        place = Char(text2, grid.xs[c], grid.ys[r + 1], grid.xs[c + 1], grid.ys[r], grid.ys[r + 1])
-        if is_number(text2):
-            out.append(_Word(place, min(conf for _, _, conf in parts)))
-            if out[-1].conf < _SURE or (is_number(text1) and classify(text1) != classify(text2)):
-                doubtful.append(text2)
-        elif text1:
-            # tesseract drops a lone thin glyph ("1") from a block: read the cell by itself.
-            x0, y0, x1, y1 = boxes[k]
-            alone = np.pad(clean[y0:y1, x0:x1], pad, constant_values=255)
-            words3 = [r for r in _tesseract(alone, timeout, "--psm", "7", *_DIGITS) if r.get("level") == "5"]
-            text3 = "".join((r.get("text") or "").strip() for r in words3)
-            if is_number(text3):
-                place.text = text3
-                out.append(_Word(place, 0.0))
-                doubtful.append(text3)
-            else:  # printed, but no pass reads a figure there: unreadable, never a guess
-                place.text = UNREADABLE + text1
-                out.append(_Word(place, 0.0))
-    return out, doubtful
+    for k, ((line, in_cell), got) in enumerate(zip(lines, readings, strict=True)):
+        read = _chars(got)
+        if not read:
+            continue
+        left = max(line.x0 - max(2, (line.y1 - line.y0) // 5), 0)  # where the crop begins
+        top, bottom = (height - line.y0) / scale, (height - line.y1) / scale
+        if in_cell and all(c[0] in _EDGE for c in read) and min(c[3] for c in read) >= SURE:
+            continue  # a speck read with confidence as a dot: nothing printed here
+        if k in read_figures:
+            text = read_figures[k]
+            if text is None:
+                # Unsure, or not a figure as printed ("3O01", "G"): unreadable, its print kept for the finding.
+                shown = figure(read)[0] or got.text.strip()
+                doubtful.append(shown)
+                text = UNREADABLE + shown
+            chars.append(Char(text, line.x0 / scale, bottom, line.x1 / scale, top, bottom))
+            continue
+        for ch, a, b, _ in read:
+            chars.append(Char(ch, (left + a) / scale, bottom, (left + b) / scale, top, bottom))
+    return OcrPage(chars, grids, doubtful)
 
 
-def ocr_page(page, timeout: float = PAGE_TIMEOUT) -> OcrPage:
-    """Read one pdfium page by OCR. Raises subprocess.TimeoutExpired past `timeout`."""
-    scale = DPI / 72
+def render(page, dpi: float = DPI) -> np.ndarray:
+    """A pdfium page as an 8-bit greyscale image at `dpi`."""
+    scale = dpi / 72
     width, height = page.get_size()
     if width * height * scale * scale > limits.RENDER_PIXELS:  # a page can claim to be 200 inches square
         raise limits.too_large(f"a page of the PDF renders to more than {limits.RENDER_PIXELS:,} pixels")
-    gray = np.asarray(page.render(scale=scale, grayscale=True).to_pil().convert("L"))
-    horiz, vert, clean = ruling_lines(gray, scale)
-    grids = lattice(horiz, vert)
-    words = _words(_tesseract(clean, timeout, "--psm", "6", "-l", "chi_sim"), gray.shape[0], scale)
-    words, doubtful = _digit_pass(clean, grids, words, timeout, scale)
-    return OcrPage([w.char for w in words], grids, doubtful)
+    return np.asarray(page.render(scale=scale, grayscale=True).to_pil().convert("L"))
 
 
-def finding(pages: list[int], doubtful: list[str], failed: list[int]) -> Finding:
-    """The parse finding that says OCR was used, and where to look twice."""
-    message = f"第{_page_list(pages)}页无文字层，已用OCR识别（tesseract chi_sim），数字可能有误"
+def ocr_page(page, deadline: float | None = None, reader: Engine | None = None) -> OcrPage:
+    """Read one pdfium page by OCR. Raises OcrTimeout past the deadline (time.monotonic())."""
+    return ocr_image(render(page), DPI, reader, deadline)
+
+
+def deadline() -> float:
+    return time.monotonic() + budget_seconds()
+
+
+def finding(
+    pages: list[int], doubtful: list[str], failed: list[int], cells: list[str], *, what: str = "页无文字层"
+) -> Finding:
+    """The parse finding that says OCR was used, which cells it read (provenance) and where to look twice."""
+    name = engine().name
+    message = f"第{_page_list(pages)}{what}，已用OCR识别（{name}）；OCR读出的数字须对照原件核实"
     if doubtful:
-        message += f"；识别置信度低的数字：{'、'.join(doubtful[:10])}"
+        message += f"；{len(doubtful)}个数字识别不确定，未采用：{'、'.join(doubtful[:10])}"
     if failed:
-        message += f"；第{_page_list(failed)}页识别超时，未读取"
+        message += f"；第{_page_list(failed)}页超出OCR时限，未读取"
     return Finding(
         "parse.ocr",
         "info",
         "warning" if doubtful or failed else "info",
         message,
-        data={"pages": pages, "doubtful_numbers": doubtful, "timed_out_pages": failed, "engine": "tesseract chi_sim"},
+        cells,
+        data={"pages": pages, "doubtful_numbers": doubtful, "timed_out_pages": failed, "engine": name},
     )
+
+
+def read_cells(doc: Document, tables: list[Table] | None = None) -> list[str]:
+    """The template cells whose values come from OCR: those the table walk reads from `tables` (every table of
+    the document when None). Found by walking the document again with those tables' value cells marked; where
+    marking blank cells changes the walk (a blank at a row's end is taken for a merged cell's placeholder), the
+    blank cells are all claimed: a figure OCR missed reads as blank, so claiming too many is the safe side."""
+    from crawler.parsing.tables import extract
+    from crawler.parsing.tokens import tokenize
+
+    def walk(blanks: bool) -> dict:
+        def mark(c: str | None) -> str | None:
+            return UNREADABLE + c if c is not None and (c.strip() or blanks) and classify(c) is not None else c
+
+        blocks = [
+            Table([[mark(c) for c in r] for r in b.rows])
+            if isinstance(b, Table) and (tables is None or any(b is t for t in tables))
+            else b
+            for b in doc.blocks
+        ]
+        return extract(tokenize(Document(blocks, doc.format))).cells
+
+    plain = extract(tokenize(doc)).cells
+    for blanks in (True, False):
+        walked = walk(blanks)
+        if set(walked) == set(plain):
+            read = {k for k, c in walked.items() if c.raw.startswith(UNREADABLE)}
+            if not blanks:
+                read |= {k for k, c in plain.items() if c.raw == ""}
+            return sorted(read)
+    return sorted(plain)  # the marks changed the walk itself: claim every cell rather than too few
 
 
 def _page_list(pages: list[int]) -> str:
     return "、".join(str(p + 1) for p in pages)
+
+
+__all__ = ["OcrPage", "OcrTimeout", "deadline", "finding", "ocr_image", "ocr_page", "render"]

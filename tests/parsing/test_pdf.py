@@ -1,5 +1,5 @@
 """PDF reading: blank cells, labels one character per line, tables across pages, damaged
-files, and OCR of a page without a text layer.
+files (OCR of pages without a text layer: test_ocr.py).
 
 The PDFs are made here: a report laid out like the national template is written as DOCX
 (python-docx, merged cells) with figures from a seed's expected cells, and LibreOffice
@@ -8,11 +8,9 @@ prints it to PDF. Expected cells come from the seed, so every assertion is exact
 
 from __future__ import annotations
 
-import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from support.shared import expected_for, seed_paths
@@ -371,83 +369,3 @@ def test_garbage_after_a_pdf_header_is_unreadable():
     with pytest.raises(ParseError) as e:
         parse_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 64 + b"\n%%EOF\n")
     assert e.value.reason == "unreadable"
-
-
-# ---- scans ------------------------------------------------------------------------------------
-def _scan(real_pdf: Path, pages: list[int], crop: tuple[float, float] | None = None) -> bytes:
-    """An image-only PDF of report pages rendered at 300 dpi (Pillow writes the PDF)."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    src = pdfium.PdfDocument(real_pdf)
-    images = []
-    for i in pages:
-        img = src[i].render(scale=300 / 72, grayscale=True).to_pil().convert("L")
-        if crop:
-            img = img.crop((0, int(img.height * crop[0]), img.width, int(img.height * crop[1])))
-        images.append(img)
-    src.close()
-    buf = io.BytesIO()
-    images[0].save(buf, "PDF", save_all=True, append_images=images[1:], resolution=300)
-    return buf.getvalue()
-
-
-def test_scan_without_ocr_is_no_text(real_pdf):
-    with pytest.raises(ParseError) as e:
-        read_pdf(_scan(real_pdf, [0], crop=(0.17, 0.27)))
-    assert e.value.reason == "no_text"
-
-
-def test_xxgk_ocr_environment_turns_ocr_on(real_pdf, monkeypatch):
-    monkeypatch.setenv("XXGK_OCR", "1")
-    doc = read_pdf(_scan(real_pdf, [0], crop=(0.17, 0.27)))  # the title lines only: a fast page
-    assert [f.rule for f in doc.extra_findings] == ["parse.ocr"]
-    assert "淮安市人民政府" in "".join(doc.lines()).replace(" ", "")
-
-
-def test_ocr_reads_the_tables_of_a_scanned_page(real_pdf, shared):
-    """Page 4 of the real report (table 二's end, table 三's first 14 rows) as a scan.
-
-    Its first rows (行政处罚, 行政强制) continue a block whose heading is on page 3, so
-    alone they name no cell; the (八) block and table 三 do.
-
-    What OCR gets right here: every figure cell of the page (the grid comes from the ruling
-    lines in the image, figures are re-read digits-only). What it does not promise: labels
-    come out with slips (本年浙收, 子以公开) that the one-slip keyword match absorbs, and a
-    figure it cannot read stays null with a parse.unreadable_value finding, never a guess."""
-    expected = json.loads((shared / "real" / "expected" / "huaian-city-gov-2024.json").read_text())["cells"]
-    report = parse_bytes(_scan(real_pdf, [3]), ocr=True)
-    ocr = next(f for f in report.findings if f.rule == "parse.ocr")
-    assert ocr.data["pages"] == [0]
-    got = report.values()
-    wrong = {k: (v, expected[k]) for k, v in got.items() if v is not None and v != expected[k]}
-    assert not wrong  # no misread figure passes for a number
-    for key in ("applications.new.natural_person", "applications.new.total", "applications.granted.total",
-                "applications.partial.natural_person", "applications.refused.query_matter.total",
-                "applications.unable.not_held.total", "active.fees.amount"):  # fmt: skip
-        assert got[key] == expected[key], key
-    exact = [k for k, v in got.items() if v == expected[k]]
-    assert len(exact) >= 70, len(exact)
-
-
-def test_pages_without_text_are_reported(real_pdf):
-    """Text pages with one scanned page in between, OCR off: the text is read, the gap is told."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    src = pdfium.PdfDocument(real_pdf)
-    scanned = pdfium.PdfDocument(_scan(real_pdf, [3]))
-    out = pdfium.PdfDocument.new()
-    out.import_pages(src, [0, 1, 2])
-    out.import_pages(scanned)
-    out.import_pages(src, [4, 5])
-    buf = io.BytesIO()
-    out.save(buf)
-    for doc in (out, scanned, src):
-        doc.close()
-    report = parse_bytes(buf.getvalue())
-    gap = next(f for f in report.findings if f.rule == "parse.pages_without_text")
-    assert gap.data["pages"] == [3]
-    assert report.cells["applications.handled_total.total"].value == 3050  # page 5 is still read

@@ -2,8 +2,8 @@
 
 The plain text reading is the Document; its `alternative` is the positional reading
 (pdf_layout), computed only when the plain one leaves table rows incomplete. Pages without
-a text layer are scans: they are read by OCR when asked (ocr=True or XXGK_OCR=1), else the
-file is refused as `no_text` (or, when only some pages are scans, reported in a finding).
+a text layer are scans: they are read by OCR (crawler.parsing.ocr) unless it is off (ocr=False, `--no-ocr`,
+XXGK_OCR=0); then the file is refused as `no_text` (or, when only some pages are scans, reported in a finding).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-import subprocess
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
@@ -86,7 +85,7 @@ def _without_text(pages: list[int]) -> Finding:
         "parse.pages_without_text",
         "info",
         "warning",
-        f"第{shown}页无文字层（扫描图片），内容未读取；开启OCR（XXGK_OCR=1）可识别",
+        f"第{shown}页无文字层（扫描图片），内容未读取；OCR已关闭（--no-ocr 或 XXGK_OCR=0）",
         data={"pages": pages},
     )
 
@@ -104,17 +103,21 @@ def _layout(data: bytes, title: str | None, findings: list[Finding]) -> Document
 def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
     """The positional reading with OCR for the scanned pages (the whole document: positions
     are all OCR gives, so there is no cheaper reading to try first)."""
-    from crawler.parsing import ocr  # numpy and tesseract: only when OCR is on
+    from crawler.parsing import ocr  # numpy and the OCR engine: only when a page needs them
 
     doubtful: list[str] = []
     failed: list[int] = []
+    until = ocr.deadline()
 
     def reader(page, i: int):
         if i not in scanned:
             return digital_page(page)
+        if failed:  # the budget ran out on an earlier page: the rest is not read either
+            failed.append(i)
+            return None
         try:
-            got = ocr.ocr_page(page)
-        except subprocess.TimeoutExpired:
+            got = ocr.ocr_page(page, until)
+        except ocr.OcrTimeout:
             failed.append(i)
             return None
         doubtful.extend(got.doubtful)
@@ -122,18 +125,21 @@ def _ocr(pdf, scanned: list[int], title: str | None) -> Document:
 
     doc = read_layout(pdf, reader)
     if len(failed) == len(scanned) == len(pdf):
-        raise ParseError("timeout", f"OCR of every page took longer than {ocr.PAGE_TIMEOUT} s")
+        raise ParseError("timeout", f"OCR of the document took longer than its {ocr.budget_seconds():g} s budget")
     doc.title_hint = title
-    doc.extra_findings = [ocr.finding(scanned, doubtful, failed)]
+    # Every cell is claimed as OCR's, also in a PDF of text pages and scans: a table may run across both.
+    doc.extra_findings = [ocr.finding(scanned, doubtful, failed, ocr.read_cells(doc))]
     return doc
 
 
-def ocr_enabled(requested: bool) -> bool:
-    """OCR asked for by the caller or by XXGK_OCR."""
-    return requested or os.environ.get("XXGK_OCR", "").strip().lower() in ("1", "true", "yes")
+def ocr_enabled(requested: bool | None = None) -> bool:
+    """OCR of pages without text: on unless the caller says no (False) or XXGK_OCR is 0, false, no or off."""
+    if requested is not None:
+        return requested
+    return os.environ.get("XXGK_OCR", "").strip().lower() not in ("0", "false", "no", "off")
 
 
-def read_pdf(data: bytes, ocr: bool = False) -> Document:
+def read_pdf(data: bytes, ocr: bool | None = None) -> Document:
     pdf = _open(data)
     try:
         texts = _page_texts(pdf)
@@ -147,7 +153,7 @@ def read_pdf(data: bytes, ocr: bool = False) -> Document:
     finally:
         pdf.close()
     if len(scanned) == pages:
-        raise ParseError("no_text", "the PDF has no text layer (a scanned image); OCR is off (XXGK_OCR=1 enables it)")
+        raise ParseError("no_text", "the PDF has no text layer (a scanned image); OCR is off (--no-ocr or XXGK_OCR=0)")
     blocks: list[str | Table] = []
     for text in texts:
         lines = [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
