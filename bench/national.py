@@ -295,9 +295,11 @@ def main() -> int:
         db = tmp / "local" / "xxgk.db"
         db.parent.mkdir(exist_ok=True)
         local: list[Stage] = []
+        print(f"\none process:\n{HEAD}", flush=True)
         for name, n in (("first crawl", 1), ("re-crawl", 1), ("spring crawl", 2)):
             epoch(n)
             local.append(crawl_stage(name, [crawl_cmd(db, *net)], skip, args.stage_timeout, db, registry, expected[n]))
+            shown(local[-1])
         check_cmd = [sys.executable, "-m", "crawler.cli", "check", "--db", str(db), "--registry", str(registry),
                      "--no-screenshots", "--today", SPRING_TODAY]
         results, usage = measured([check_cmd], skip, args.stage_timeout)
@@ -305,6 +307,7 @@ def main() -> int:
         if results[0][0] not in (0, 1):
             check.failed = f"exit {results[0][0]}: {results[0][2].strip()[-800:]}"
         local.append(check)
+        shown(check)
 
         distributed: list[Stage] = []
         if not args.no_distributed:
@@ -318,12 +321,14 @@ def main() -> int:
             ddb = tmp / "distributed" / "xxgk.db"
             ddb.parent.mkdir(exist_ok=True)
             time.sleep(0.5)
+            print(f"\n{args.workers} scrapy-redis workers + 1 writer:\n{HEAD}", flush=True)
             for name, n in (("first crawl", 1), ("re-crawl", 1), ("spring crawl", 2)):
                 epoch(n)
                 commands = [crawl_cmd(ddb, "--redis", url, "--writer")]
                 commands += [crawl_cmd(ddb, "--redis", url, *net) for _ in range(args.workers)]
                 stage = crawl_stage(name, commands, skip, args.stage_timeout, ddb, registry, expected[n], stagger=2.0)
                 distributed.append(stage)
+                shown(stage)
         server.stdin.write("requests\n")
         server.stdin.flush()
         served = int(server.stdout.readline())
@@ -357,6 +362,18 @@ def line(s: Stage) -> str:
     )
 
 
+HEAD = (
+    f"  {'stage':<13} {'wall s':>8} {'CPU s':>8} {'pages':>7} {'/s':>7} {'docs':>7} {'/s':>7} {'reports':>7} "
+    f"{'archived/expected':>17} {'peak RSS':>8} {'archive':>8}"
+)
+
+
+def shown(s: Stage) -> None:
+    """A stage's lines, as soon as it is done (a long run shows its figures as it goes)."""
+    print(line(s))
+    print(where(s), flush=True)
+
+
 def where(s: Stage) -> str:
     u = s.usage
     crawl = u.own.get("crawl", 0) + u.own.get("worker", 0)
@@ -374,15 +391,6 @@ def where(s: Stage) -> str:
 def report(local: list[Stage], distributed: list[Stage], args, served: int) -> None:
     from crawler import settings as defaults
 
-    head = (f"  {'stage':<13} {'wall s':>8} {'CPU s':>8} {'pages':>7} {'/s':>7} {'docs':>7} {'/s':>7} {'reports':>7} "
-            f"{'archived/expected':>17} {'peak RSS':>8} {'archive':>8}")
-    for title, stages in (("one process", local), (f"{args.workers} scrapy-redis workers + 1 writer", distributed)):
-        if not stages:
-            continue
-        print(f"\n{title}:\n{head}")
-        for s in stages:
-            print(line(s))
-            print(where(s))
     first = local[0]
     if first.usage.wall:
         ratio = local[1].usage.wall / first.usage.wall
