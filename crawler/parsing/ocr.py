@@ -388,9 +388,16 @@ def deadline() -> float:
 
 
 def finding(
-    pages: list[int], doubtful: list[str], failed: list[int], cells: list[str], *, what: str = "页无文字层"
+    pages: list[int],
+    doubtful: list[str],
+    failed: list[int],
+    cells: list[str],
+    *,
+    what: str = "页无文字层",
+    text: bool = True,
 ) -> Finding:
-    """The parse finding that says OCR was used, which cells it read (provenance) and where to look twice."""
+    """The parse finding that says OCR was used, which cells it read and whether the running text was read by
+    OCR too (`text`): the provenance crawler.rules.provenance judges failures by."""
     name = engine().name
     message = f"第{_page_list(pages)}{what}，已用OCR识别（{name}）；OCR读出的数字须对照原件核实"
     if doubtful:
@@ -403,7 +410,7 @@ def finding(
         "warning" if doubtful or failed else "info",
         message,
         cells,
-        data={"pages": pages, "doubtful_numbers": doubtful, "timed_out_pages": failed, "engine": name},
+        data={"pages": pages, "doubtful_numbers": doubtful, "timed_out_pages": failed, "engine": name, "text": text},
     )
 
 

@@ -1,7 +1,8 @@
 """Consistency checks on annual reports.
 
 `run_document_rules(report)` runs on every parsed document (crawler.ingest.examine appends its
-results to the report's findings); cross-year rules and the deadline monitor need the archive and
+results to the report's findings); a failure over figures OCR read is a request for a human look, not a
+failure (crawler.rules.provenance). Cross-year rules and the deadline monitor need the archive and
 run from `xxgk check`.
 """
 
@@ -12,6 +13,7 @@ from crawler.rules.engine import evaluate_all
 from crawler.rules.identities import identities
 from crawler.rules.narrative import text_findings
 from crawler.rules.period import period_finding
+from crawler.rules.provenance import provenance, unaccused
 
 __all__ = ["run_document_rules", "table_findings"]
 
@@ -33,9 +35,9 @@ def run_document_rules(report: ParsedReport) -> list[Finding]:
                 "sum.tables", "not_assessable", "info", "未识别出模板表格，无法核对表格数字", data={"scope": "tables"}
             )
         )
-        return out
+        return unaccused(out, provenance(report.findings))
     values = report.values()
     unreadable = {k for f in report.findings if f.rule in _UNREADABLE_RULES for k in f.cells}
     out += table_findings(report.template, values, unreadable)
     out += text_findings(report.sections, report.text, report.template, values)
-    return out
+    return unaccused(out, provenance(report.findings))

@@ -1,0 +1,84 @@
+"""OCR never accuses an agency: a rule failing over figures OCR read asks for a human look, raises no alert.
+
+The real 洪泽区 2023 report prints a real inconsistency (table 四's 总计 0 beside 10+1 复议). Read from its text
+layer the rule fails and the archive lists it for a 数据不一致 alert; with the same cells marked as read by OCR
+(the parse.ocr finding's cells, what crawler.parsing.ocr gives every scanned page) the failure is kept with its
+arithmetic but as not_assessable, naming the OCR cells, and the archive lists nothing to alert on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from crawler.ingest import examine_file, ingest_parsed
+from crawler.model import Finding, IncomingDocument
+from crawler.rules import run_document_rules
+from crawler.rules.identities import REVIEW_TOTAL
+from crawler.rules.titles import DATA_RULE_PREFIXES
+from storage import Archive
+
+
+@pytest.fixture(scope="module")
+def hongze(shared):
+    path = shared / "real2" / "huaian-hongze-district-gov-2023.pdf"
+    report = examine_file(path)
+    report.findings = [f for f in report.findings if f.rule.startswith("parse.")]  # the parse alone
+    return path, report
+
+
+def _ocr(report, cells, text: bool):
+    marked = replace(report, findings=list(report.findings))
+    marked.findings.append(Finding("parse.ocr", "info", "info", "OCR", sorted(cells), data={"text": text}))
+    return marked
+
+
+def _failing(findings):
+    return [f for f in findings if f.status == "fail" and f.rule.startswith(DATA_RULE_PREFIXES)]
+
+
+def test_the_real_inconsistency_fails_from_the_text_layer(hongze):
+    _, report = hongze
+    failing = _failing(run_document_rules(report))
+    assert any(f.rule.startswith("sum.") for f in failing)
+
+
+def test_the_same_failure_over_ocr_figures_asks_for_a_human_look(hongze):
+    _, report = hongze
+    plain = {f.fingerprint: f for f in run_document_rules(report)}
+    marked = run_document_rules(_ocr(report, report.cells, text=True))
+    assert not _failing(marked)
+    for f in marked:
+        before = plain[f.fingerprint]  # the same finding (rule, cells, scope): its alert identity is kept
+        if before.status != "fail":
+            assert f == before
+            continue
+        assert f.status == "not_assessable"
+        assert f.data["ocr_failed"] is True and f.data.get("diff") == before.data.get("diff")
+        assert "人工对照原件" in f.message
+        assert set(f.data["ocr"]) <= set(f.cells)
+
+
+def test_a_failure_over_text_layer_figures_still_fails_beside_ocr_ones(hongze):
+    """Only the tables 三 were images (an HTML page): table 四's failure rests on no OCR figure and stands."""
+    _, report = hongze
+    ocr_cells = {k for k in report.cells if k.startswith("applications.")}
+    marked = run_document_rules(_ocr(report, ocr_cells, text=False))
+    failing = _failing(marked)
+    assert REVIEW_TOTAL in {f.rule for f in failing}
+    assert all(not set(f.cells) & ocr_cells for f in failing)
+
+
+def test_the_archive_lists_no_data_alert_for_an_ocr_report(hongze, tmp_path):
+    path, report = hongze
+    data = path.read_bytes()
+    with Archive(tmp_path / "x.db") as archive:
+        text_layer = replace(report, findings=report.findings + run_document_rules(report))
+        ingest_parsed(archive, IncomingDocument(data, url="https://example.gov.cn/2023.pdf"), text_layer)
+        assert archive.alerts.failing_findings(DATA_RULE_PREFIXES)
+    with Archive(tmp_path / "y.db") as archive:
+        scanned = _ocr(report, report.cells, text=True)
+        scanned.findings += run_document_rules(scanned)
+        ingest_parsed(archive, IncomingDocument(data, url="https://example.gov.cn/2023.pdf"), scanned)
+        assert not archive.alerts.failing_findings(DATA_RULE_PREFIXES)
