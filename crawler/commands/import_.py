@@ -25,6 +25,7 @@ def _line(path: str, r) -> str:
 def run(args: argparse.Namespace) -> int:
     from crawler.ingest import ingest
     from crawler.model import IncomingDocument
+    from crawler.parsing.readers.pdf import ocr_enabled  # resolved here: the parse sandbox sizes its time limit by it
     from storage import Archive, default_db_path
     from storage.db import sqlite3
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                     published_at=args.published_at.isoformat() if args.published_at else None,
                     published_source="manual" if args.published_at else None,
                 )
-                result = ingest(archive, doc, parse_options={"ocr": True} if args.ocr else None)
+                result = ingest(archive, doc, parse_options={"ocr": ocr_enabled(args.ocr)})
             except (OSError, sqlite3.Error) as e:
                 # A full disk or a broken archive: the transaction rolled back, nothing half-written.
                 print(f"xxgk import: {name}: not archived: {e}", file=sys.stderr)
@@ -84,5 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=KINDS, help="agency kind, for the deadline (Jan 31 / Mar 31)")
     p.add_argument("--published-at", type=iso_date, metavar="YYYY-MM-DD", help="publication date, if known")
     p.add_argument("--db", help="archive database (default: $XXGK_DB or data/xxgk.db)")
-    p.add_argument("--ocr", action="store_true", help="OCR PDFs that have no text layer (tesseract chi_sim)")
+    p.add_argument(
+        "--ocr",
+        action=argparse.BooleanOptionalAction,
+        help="OCR pages without a text layer (on by default; --no-ocr, or XXGK_OCR=0, turns it off)",
+    )
     p.set_defaults(func=run)

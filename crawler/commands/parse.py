@@ -27,11 +27,12 @@ def _print_report(path: str, report: ParsedReport, as_json: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     """Parse each file on its own; one bad file does not stop the others."""
     from crawler.ingest import examine_file
+    from crawler.parsing.readers.pdf import ocr_enabled  # resolved here: the parse sandbox sizes its time limit by it
 
     status = 0
     for path in args.files:
         try:
-            report = examine_file(path, ocr=args.ocr)
+            report = examine_file(path, ocr=ocr_enabled(args.ocr))
         except ParseError as e:
             print(f"xxgk parse: {path}: {e} [{e.reason}]", file=sys.stderr)
             status = 2
@@ -44,5 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("parse", help="parse annual-report files and print their cells")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print the JSON contract")
-    p.add_argument("--ocr", action="store_true", help="OCR PDFs that have no text layer (tesseract chi_sim)")
+    p.add_argument(
+        "--ocr",
+        action=argparse.BooleanOptionalAction,
+        help="OCR pages without a text layer (on by default; --no-ocr, or XXGK_OCR=0, turns it off)",
+    )
     p.set_defaults(func=run)
