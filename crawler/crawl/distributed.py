@@ -133,8 +133,8 @@ class WorkerSession(CrawlSession):
     """A CrawlSession whose results go to Redis: its ArchiveWriter's processes store and examine, and nothing
     in this process writes the archive."""
 
-    # The self-healing of a portal's column (crawler/crawl/columns.py) reads and writes the archive around each
-    # portal's crawl: the writer's business, not a worker's (job._run_reactor is to skip it when this is False).
+    # The self-healing of a portal's column (crawler/crawl/columns.py) writes the archive around each portal's
+    # crawl: not a worker's business (job._run_reactor skips it). A worker crawls from the registry's start_url.
     heals = False
 
     def __init__(self, settings, client, keys: Keys, worker: str):

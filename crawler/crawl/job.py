@@ -214,7 +214,10 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
         """One portal: its spider, and for a portal declared by its home page the column it starts from, found
         again and crawled once more when it moved (crawler/crawl/columns.py)."""
         portal = getattr(cls, "portal", None)
-        healing = Healing(session, portal, networks) if portal is not None and portal.home_url else None
+        # A worker of a distributed crawl does not heal (crawler/crawl/distributed.py WorkerSession.heals): healing
+        # writes the archive, which there only the writer does.
+        heals = portal is not None and portal.home_url and getattr(session, "heals", True)
+        healing = Healing(session, portal, networks) if heals else None
         try:
             if healing is not None:
                 yield healing.prepare()

@@ -3,9 +3,8 @@ in a real Redis (Debian's redis-server, started here on 127.0.0.1 with a random 
 over the replica portals by real HTTP. Every report archived exactly once; a worker SIGKILLed midway loses
 nothing (its leased requests return to the frontier and the other worker makes them); Redis down: one line.
 
-The portals are the replica's that do not declare a home page: the self-healing column check of those that do
-(crawler/crawl/columns.py) writes the archive from the crawl process, which a worker must not do (see
-WorkerSession.heals).
+Every replica portal that answers is crawled, the one declared by its home page too (a worker does not heal its
+column: WorkerSession.heals).
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ def replica(tmp_path_factory):
 def portals(replica) -> list[str]:
     from crawler.registry import load_registry
 
-    return [p.id for p in load_registry(replica.registry).portals if not p.home_url]
+    return [p.id for p in load_registry(replica.registry).portals]
 
 
 def xxgk_crawl(db: Path, replica, redis_url: str, *extra: str) -> list[str]:
