@@ -77,6 +77,10 @@ class DiskScheduler(Scheduler):
             return super().close(reason)
         finally:
             shutil.rmtree(self.jobdir, ignore_errors=True)
+            try:
+                Path(self.jobdir).parent.rmdir()  # the last portal out leaves no empty folder beside the archive
+            except OSError:
+                pass
 
 
 class MemoryDupeFilter(RFPDupeFilter):
