@@ -139,6 +139,11 @@ def evidence_pages(conn, evidence_id: int) -> list[Row]:
     )
 
 
+def evidence_sets(conn, evidence_ids: list[int]) -> dict[int, list[Row]]:
+    """The pages of several proofs at once (one page of the deadlines list)."""
+    return {i: evidence_pages(conn, i) for i in evidence_ids}
+
+
 def image_document(conn, sha256: str) -> Row | None:
     """A stored screenshot (the only originals served inline): kept as evidence and an image."""
     return _one(
@@ -166,6 +171,24 @@ def inconsistent(conn, year: int | None, province: str = "") -> list[Row]:
         """,
         (year, year, province, province),
     )
+
+
+def printed(conn, wanted: list[tuple[int, list[str]]]) -> list[dict[str, str | None]]:
+    """For each (report, cell keys): key → the cell as printed (None when the report has no such cell)."""
+    ids = {r["key"]: r["id"] for r in _rows(conn, "SELECT id, key FROM cell_keys")}
+    out = []
+    for report_id, keys in wanted:
+        marks = [ids[k] for k in keys if k in ids]
+        found = {}
+        if marks:
+            found = {r["key"]: r["raw"] for r in _rows(
+                conn,
+                f"SELECT k.key, c.raw FROM cells c JOIN cell_keys k ON k.id = c.key_id "
+                f"WHERE c.report_id = ? AND c.key_id IN ({','.join('?' * len(marks))})",
+                (report_id, *marks),
+            )}
+        out.append({k: found.get(k) for k in keys})
+    return out
 
 
 # --- one report ----------------------------------------------------------------------------------------------
@@ -262,6 +285,10 @@ def agencies_matching(conn, text: str, limit: int = 50) -> list[Row]:
         "ORDER BY length(name), name LIMIT ?",
         (like, limit),
     )
+
+
+def agency_records(conn, agency_ids: list[int]) -> dict[int, list[Row]]:
+    return {i: agency_deadlines(conn, i) for i in agency_ids}
 
 
 def agency(conn, agency_id: int) -> Row | None:

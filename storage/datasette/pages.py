@@ -21,6 +21,7 @@ from storage.datasette.text import diff_html, highlight, narrative_hit, narrativ
 from storage.search import fts_query
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8001"
+SHOWN = 500  # rows a list page shows; its CSV has every row
 
 
 def archive_db(datasette):
@@ -146,15 +147,19 @@ async def deadlines(request, datasette):
     wanted = request.args.get("status")
     statuses = (wanted,) if wanted in labels.DEADLINE_STATUS else newsroom.ATTENTION
     rows = [_verdict(r) for r in await q(datasette, newsroom.deadlines, f["year"], f["province"], statuses)]
-    for row in rows:
-        row["evidence"] = await q(datasette, newsroom.evidence_pages, row["evidence_id"]) if row["evidence_id"] else []
+    shown, more = rows[:SHOWN], len(rows) - SHOWN
+    proofs = await q(datasette, newsroom.evidence_sets, [r["evidence_id"] for r in shown if r["evidence_id"]])
+    for row in shown:
+        row["evidence"] = proofs.get(row["evidence_id"], [])
     return await render(
         datasette,
         request,
         "xxgk_deadlines.html",
         title=f"谁逾期或未公开？{f['year'] or '全部'}年度报告",
         filters=f,
-        rows=rows,
+        rows=shown,
+        more=max(more, 0),
+        total=len(rows),
         status=wanted if wanted in labels.DEADLINE_STATUS else "",
         csv="/-/csv/deadlines.csv" + _query(year=f["year"], province=f["province"]),
         feed="/-/feeds/late.atom" + _query(province=f["province"]),
@@ -164,28 +169,23 @@ async def deadlines(request, datasette):
 # --- inconsistent --------------------------------------------------------------------------------------------
 
 
-async def _printed(datasette, report_id: int, keys: list[str], names: dict[str, str]) -> list[tuple[str, str]]:
-    cells = await q(datasette, newsroom.cells, report_id)
-    out = []
-    for key in keys:
-        cell = cells.get(key)
-        out.append((names.get(key, key), "（缺）" if cell is None else (cell["raw"] or "空白")))
-    return out
-
-
 async def inconsistent(request, datasette):
     f = await _filters(request, datasette)
     names = await q(datasette, newsroom.cell_labels)
     rows = await q(datasette, newsroom.inconsistent, f["year"], f["province"])
-    for row in rows[:200]:  # the printed values of the first 200 findings; the CSV has every row
-        row["printed"] = await _printed(datasette, row["report_id"], json.loads(row["cells"] or "[]"), names)
+    shown, more = rows[:SHOWN], len(rows) - SHOWN
+    wanted = [(r["report_id"], json.loads(r["cells"] or "[]")) for r in shown]
+    for row, (_, keys), cells in zip(shown, wanted, await q(datasette, newsroom.printed, wanted), strict=True):
+        row["printed"] = [(names.get(k, k), "（缺）" if cells[k] is None else (cells[k] or "空白")) for k in keys]
     return await render(
         datasette,
         request,
         "xxgk_inconsistent.html",
         title=f"谁的数字对不上？{f['year'] or '全部'}年度报告",
         filters=f,
-        rows=rows,
+        rows=shown,
+        more=max(more, 0),
+        total=len(rows),
         csv="/-/csv/inconsistent.csv" + _query(year=f["year"], province=f["province"]),
         feed="/-/feeds/inconsistent.atom" + _query(province=f["province"]),
     )
@@ -266,8 +266,9 @@ async def agency(request, datasette):
     if agency_id is None and len(matches) == 1:
         agency_id = matches[0]["id"]
     if agency_id is None:
+        records = await q(datasette, newsroom.agency_records, [m["id"] for m in matches])
         for m in matches:  # each match with its record, so 沈阳 shows both 沈阳 agencies at a glance
-            m["record"] = [_verdict(d) for d in await q(datasette, newsroom.agency_deadlines, m["id"])]
+            m["record"] = [_verdict(d) for d in records[m["id"]]]
         return await render(
             datasette, request, "xxgk_agencies.html", title=f"机关：{text or '按名称查找'}", text=text, matches=matches
         )

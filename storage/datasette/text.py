@@ -21,6 +21,7 @@ _HEADING = re.compile(r"^\s*([一二三四五六])、\S{2,40}$")
 _NUMERALS = "一二三四五六"
 _SENTENCE = re.compile(r"[，。；！？,;]")
 SNIPPET = 60  # characters each side of a match
+LABEL_CHARS = 80  # the longest template label is shorter: longer lines are never compared with them
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def _template_labels() -> frozenset[str]:
     labels: set[str] = set()
     for template in TEMPLATES:
         for cell in cells(template):
+            row_label = cell.label.rsplit(" / ", 1)[0]
+            labels.add(squash(row_label))  # a row label printed whole (（四）无法提供 1.本机关不掌握…)
             for part in re.split(r" / | (?=\d\.)", cell.label):
                 labels.add(squash(part))
     labels.update(squash(label) for _, label in (*REVIEW_GROUPS, *REVIEW_COLUMNS))
@@ -65,7 +68,9 @@ def narrative_lines(full_text: str) -> list[str]:
     out = []
     for line in full_text.splitlines():
         text = line.strip()
-        if not text or "\t" in text or _HEADING.match(text) or squash(text) in labels:
+        if not text or "\t" in text or _HEADING.match(text):
+            continue
+        if len(text) <= LABEL_CHARS and squash(text) in labels:
             continue
         if len(text) < 12 and not _SENTENCE.search(text):
             continue

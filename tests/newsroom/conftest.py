@@ -66,7 +66,7 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # per module: Playwright's event loop must not outlive the newsroom's tests
 def browser():
     from playwright.sync_api import sync_playwright
 
