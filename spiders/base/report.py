@@ -42,6 +42,7 @@ from spiders.base.titles import ReportTitle, is_column_link, is_year_folder, may
 logger = logging.getLogger(__name__)
 
 GONE_STATUSES = (404, 410)  # a known document answering these was taken down
+MAX_PICTURES = 30  # content images fetched from one 图片版 report page (a report's tables: 3 to a dozen)
 
 
 
@@ -375,6 +376,9 @@ class ReportSpider(scrapy.Spider):
         text = pages.body_text(sel)
         inline = pages.is_inline_report(text)
         attached = pages.attachments(sel, response.url)
+        pictures = [] if attached or title is None else self.content_pictures(response)
+        if pictures:
+            inline, attached = True, pictures  # 图片版: the tables are images, archived with the page
         if (title is None and not inline) or (strict and not (title and (inline or attached))):
             return False
         fetched = self.fetched(response)
@@ -390,6 +394,15 @@ class ReportSpider(scrapy.Spider):
         tasks = self.plan_attachments(attached, context, inline)
         yield from self.continue_chain(Chain(context, tasks, page_item, inline))
         return True
+
+    def content_pictures(self, response: Response) -> list[Link]:
+        """A report page's content images, when it links no report file and its body prints no table: its
+        tables are pictures (图片版). Only the article body's images, at most MAX_PICTURES; they are fetched like
+        attachments (the portal's confinement, the download size limit) and archived as documents of the
+        report before the page, which the parse reads with them by OCR (crawler.parsing.readers.html)."""
+        from crawler.parsing.readers.html import content_images
+
+        return [Link(url, "正文图片") for url in content_images(response.body, response.url)[:MAX_PICTURES]]
 
     def downloaded(self) -> None:
         """A document (report or attachment) came over the wire; pages that only link one are not counted."""

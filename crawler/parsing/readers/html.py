@@ -3,13 +3,17 @@
 The article body is found by the containers the common CMSs print it in (TRS, Hanweb) and, failing
 that, as the deepest element holding most of the page's non-link text and every data table, widened
 to the title and 落款 printed beside it. Tables become grids with rowspan/colspan expanded: the text
-sits in the top-left position, covered positions are None.
+sits in the top-left position, covered positions are None. A 图片版 page prints its tables as images: given
+their bytes (`images`, fetched by the crawler from content_images()), each image is read by OCR where it
+stands (readers/images.py) into the same grids, with a parse.ocr finding naming the cells it gave.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
+from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -269,10 +273,12 @@ def _widen(body, frames: set, size: dict):
 # ---- text and tables ------------------------------------------------------------------------
 class _Lines:
     """Collects inline text into lines; block boundaries and <br> end a line. Tables met on the way are
-    laid out against the document's one grid budget."""
+    laid out against the document's one grid budget; images met on the way are read by OCR when the caller
+    has their bytes (`pictures`)."""
 
-    def __init__(self, budget: limits.Budget) -> None:
+    def __init__(self, budget: limits.Budget, pictures: _Pictures | None = None) -> None:
         self.budget = budget
+        self.pictures = pictures
         self.blocks: list[str | Table] = []
         self._buf: list[str] = []
 
@@ -289,6 +295,65 @@ class _Lines:
     def table(self, t: Table) -> None:
         self.newline()
         self.blocks.append(t)
+
+
+class _Pictures:
+    """The report page's content images the caller fetched (URL → bytes), read by OCR where they stand."""
+
+    def __init__(self, images: Mapping[str, bytes], page_url: str | None) -> None:
+        from crawler.parsing import ocr
+
+        self.images, self.page_url = images, page_url
+        self.until = ocr.deadline()  # one OCR budget for all the page's images
+        self.read: list[int] = []  # which of the page's images were read (1-based, in page order)
+        self.tables: list[Table] = []
+        self.doubtful: list[str] = []
+        self.timed_out: list[int] = []
+        self.seen = 0
+
+    def blocks(self, img) -> list[str | Table]:
+        from crawler.parsing.readers.images import read_images
+
+        src = (img.get("src") or "").strip()
+        data = self.images.get(urljoin(self.page_url or "", src)) or self.images.get(src) if src else None
+        if data is None:
+            return []
+        self.seen += 1
+        got = read_images([data], self.until)
+        self.read.append(self.seen - 1)
+        self.doubtful += got.doubtful
+        self.timed_out += [self.seen - 1] if got.timed_out else []
+        self.tables += [b for b in got.blocks if isinstance(b, Table)]
+        return got.blocks
+
+    def finding(self, doc: Document):
+        from crawler.parsing import ocr
+
+        return ocr.finding(
+            self.read, self.doubtful, self.timed_out, ocr.read_cells(doc, self.tables), what="张正文图片", text=False
+        )
+
+
+def content_images(data: bytes, page_url: str | None = None) -> list[str]:
+    """The URLs of the images inside a report page's article body, in page order, when the body prints no data
+    table of its own: a 图片版 page's tables (what the crawler fetches for read_html's `images`; page chrome,
+    logos and footers are not the body, and the pictures beside a page's printed tables are not its tables)."""
+    root = _parse(decode_html(data))
+    try:
+        _strip_junk(root)
+    except ValueError:
+        return []
+    body = find_body(root)
+    if _data_tables(body):
+        return []
+    out: list[str] = []
+    for img in body.iter("img"):
+        src = (img.get("src") or "").strip()
+        if src and not src.lower().startswith(("data:", "javascript:")):
+            url = urljoin(page_url or "", src)
+            if url not in out:
+                out.append(url)
+    return out
 
 
 def _rows(table) -> list:
@@ -372,6 +437,15 @@ def _walk(el, lines: _Lines) -> None:
     if tag == "br":
         lines.newline()
         return
+    if tag == "img" and lines.pictures is not None:
+        for block in lines.pictures.blocks(el):
+            if isinstance(block, Table):
+                lines.table(block)
+            else:
+                lines.newline()
+                lines.text(block)
+                lines.newline()
+        return
     if tag in ("pre", "plaintext", "xmp"):
         # Preformatted text keeps its line breaks: reports pasted as text rows (规章  0  0  11).
         lines.newline()
@@ -404,8 +478,15 @@ def _walk_children(el, lines: _Lines) -> None:
         lines.text(child.tail)
 
 
-def read_html(data: bytes, budget: limits.Budget | None = None) -> Document:
-    """`budget`: the grid budget of an enclosing document (an HTML chunk inside a DOCX shares the DOCX's)."""
+def read_html(
+    data: bytes,
+    budget: limits.Budget | None = None,
+    images: Mapping[str, bytes] | None = None,
+    page_url: str | None = None,
+) -> Document:
+    """`budget`: the grid budget of an enclosing document (an HTML chunk inside a DOCX shares the DOCX's).
+    `images`: the bytes of the page's content images by URL (content_images(); resolved against `page_url`, or
+    as the src prints them): each is read by OCR where it stands, its tables as grids like the page's own."""
     root = _parse(decode_html(data))
     title = _title_hint(root)
     try:
@@ -413,7 +494,8 @@ def read_html(data: bytes, budget: limits.Budget | None = None) -> Document:
     except ValueError as e:  # lxml refuses control characters it meets while re-joining text
         raise ParseError("unreadable", f"the HTML cannot be read ({e})") from e
     body = find_body(root)
-    lines = _Lines(budget or limits.Budget("HTML"))
+    pictures = _Pictures(images, page_url) if images else None
+    lines = _Lines(budget or limits.Budget("HTML"), pictures)
     try:
         _walk(body, lines)
     except RecursionError as e:
@@ -421,4 +503,7 @@ def read_html(data: bytes, budget: limits.Budget | None = None) -> Document:
     lines.newline()
     if not lines.blocks:
         raise ParseError("no_text", "the HTML page has no text")
-    return Document(lines.blocks, "html", title_hint=title)
+    doc = Document(lines.blocks, "html", title_hint=title)
+    if pictures is not None and pictures.read:
+        doc.extra_findings = [pictures.finding(doc)]
+    return doc

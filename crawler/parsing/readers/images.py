@@ -83,13 +83,14 @@ class ImageReading:
     timed_out: list[int] = field(default_factory=list)
 
 
-def read_images(images: list[bytes]) -> ImageReading:
-    """The images' text and tables, in order, as one document would lay them out."""
+def read_images(images: list[bytes], until: float | None = None) -> ImageReading:
+    """The images' text and tables, in order, as one document would lay them out; OCR stops at `until`
+    (time.monotonic(); default: the document's budget from now)."""
     from crawler.parsing import ocr
     from crawler.parsing.readers.pdf_layout import read_layout
 
     reading = ImageReading([])
-    until = ocr.deadline()
+    until = ocr.deadline() if until is None else until
 
     def reader(page: _Page, i: int):
         gray, dpi = decode(page.data)
