@@ -107,18 +107,30 @@ def _runs(dark: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return rows[keep], starts[keep], ends[keep]
 
 
+def _bridged(dark: np.ndarray, gap: int) -> np.ndarray:
+    """Dark pixels with gaps of up to `gap` pixels along each row filled: a scan's dropouts (white specks) cut a
+    thin ruling line into pieces too short to count as one."""
+    before = np.zeros_like(dark)  # ink within `gap` pixels to the left
+    after = np.zeros_like(dark)  # ... and to the right
+    for k in range(1, gap + 1):
+        before[:, k:] |= dark[:, :-k]
+        after[:, :-k] |= dark[:, k:]
+    return dark | (before & after)
+
+
 def ruling_lines(dark: np.ndarray, scale: float, dpi: float) -> tuple[list[Segment], list[Segment], np.ndarray]:
     """Horizontal and vertical lines (PDF points, y up) and the ink without them."""
     height = dark.shape[0]
     min_len = int(_LINE_INCHES * dpi)
+    gap = max(1, round(dpi / 100))
     ink = dark.copy()
     horiz: list[Segment] = []
     vert: list[Segment] = []
-    r, a, b = _runs(dark, min_len)
+    r, a, b = _runs(_bridged(dark, gap), min_len)
     for y, x0, x1 in zip(r.tolist(), a.tolist(), b.tolist(), strict=True):
         horiz.append(Segment((height - y) / scale, x0 / scale, x1 / scale))
         ink[max(y - 1, 0) : y + 2, x0:x1] = False  # and the anti-aliased fringe beside it
-    c, a, b = _runs(dark.T, min_len)
+    c, a, b = _runs(_bridged(dark.T, gap), min_len)
     for x, y0, y1 in zip(c.tolist(), a.tolist(), b.tolist(), strict=True):
         vert.append(Segment(x / scale, (height - y1) / scale, (height - y0) / scale))
         ink[y0:y1, max(x - 1, 0) : x + 2] = False
@@ -364,9 +376,28 @@ def ocr_image(gray: np.ndarray, dpi: float, reader: Engine | None = None, deadli
                 text = UNREADABLE + shown
             chars.append(Char(text, line.x0 / scale, bottom, line.x1 / scale, top, bottom))
             continue
-        for ch, a, b, _ in read:
-            chars.append(Char(ch, (left + a) / scale, bottom, (left + b) / scale, top, bottom))
+        for word in _words(got.chars, line.y1 - line.y0):
+            text, sure = figure(word)
+            if not in_cell and _figure_like(text) and not sure:
+                # A figure of a table printed without ruling lines, or of the text, read unsure: not a guess.
+                doubtful.append(text)
+                x0, x1 = (left + word[0][1]) / scale, (left + word[-1][2]) / scale
+                chars.append(Char(UNREADABLE + text, x0, bottom, x1, top, bottom))
+                continue
+            for ch, a, b, _ in word:
+                chars.append(Char(ch, (left + a) / scale, bottom, (left + b) / scale, top, bottom))
     return OcrPage(chars, grids, doubtful)
+
+
+def _words(chars: list[tuple[str, float, float, float]], height: int) -> list[list[tuple[str, float, float, float]]]:
+    """A line's characters in words: split at spaces and at gaps wider than half the line's height."""
+    out: list[list[tuple[str, float, float, float]]] = [[]]
+    for c in chars:
+        if c[0].isspace() or (out[-1] and c[1] - out[-1][-1][2] > height / 2):
+            out.append([])
+        if not c[0].isspace():
+            out[-1].append(c)
+    return [w for w in out if w]
 
 
 def render(page, dpi: float = DPI) -> np.ndarray:
