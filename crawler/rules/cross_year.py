@@ -16,6 +16,7 @@ from crawler import template as tpl
 from crawler.model import Finding
 from crawler.rules.engine import Values, fmt
 from crawler.rules.identities import short_label
+from crawler.rules.provenance import human_look
 
 CARRY_RULE = "cross_year.carried_over"
 PREV_COUNT_RULE = "cross_year.active_prev_count"
@@ -26,6 +27,7 @@ class YearReport:
     year: int
     template: str | None
     values: Values
+    ocr: frozenset[str] = frozenset()  # cells read by OCR (the parse.ocr finding's cells): see rules.provenance
 
 
 @dataclass(frozen=True)
@@ -104,5 +106,7 @@ def cross_year_findings(prev: YearReport, cur: YearReport) -> list[Finding]:
             f"{ident.title}：本年{cur.year}年度报告{_label(cur.template, ident.this_year)}为{fmt(now)}，"
             f"而{prev.year}年度报告{before}{'' if len(ident.last_year) == 1 else f'={fmt(then)}'}，相差{fmt(abs(now - then))}"
         )
-        out.append(Finding(ident.rule, "fail", "warning", message, [ident.this_year], data))
+        failed = Finding(ident.rule, "fail", "warning", message, [ident.this_year], data)
+        read = [k for k in (ident.this_year,) if k in cur.ocr] + [f"{prev.year}:{k}" for k in ident.last_year if k in prev.ocr]
+        out.append(human_look(failed, read) if read else failed)  # OCR never accuses (rules.provenance)
     return out

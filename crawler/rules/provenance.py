@@ -51,16 +51,16 @@ def unaccused(findings: list[Finding], ocr: OcrProvenance) -> list[Finding]:
     out = []
     for f in findings:
         cells = read_by_ocr(f, ocr) if f.status == "fail" else None
-        if cells is None:
-            out.append(f)
-            continue
-        out.append(
-            replace(
-                f,
-                status="not_assessable",
-                severity="warning",
-                message=f"{f.message}（涉及OCR识别的数字，可能是识别误差：需人工对照原件核实，不作为数据不一致）",
-                data={**f.data, "ocr": cells, "ocr_failed": True},
-            )
-        )
+        out.append(f if cells is None else human_look(f, cells))
     return out
+
+
+def human_look(failed: Finding, cells: list[str]) -> Finding:
+    """A failing finding that rests on OCR figures (`cells`), as a request to check the original."""
+    return replace(
+        failed,
+        status="not_assessable",
+        severity="warning",
+        message=f"{failed.message}（涉及OCR识别的数字，可能是识别误差：需人工对照原件核实，不作为数据不一致）",
+        data={**failed.data, "ocr": cells, "ocr_failed": True},
+    )

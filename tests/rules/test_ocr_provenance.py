@@ -12,9 +12,11 @@ from dataclasses import replace
 
 import pytest
 
+from crawler import template as tpl
 from crawler.ingest import examine_file, ingest_parsed
 from crawler.model import Finding, IncomingDocument
 from crawler.rules import run_document_rules
+from crawler.rules.cross_year import CARRY_RULE, YearReport, cross_identities, cross_year_findings
 from crawler.rules.identities import REVIEW_TOTAL
 from crawler.rules.titles import DATA_RULE_PREFIXES
 from storage import Archive
@@ -82,3 +84,23 @@ def test_the_archive_lists_no_data_alert_for_an_ocr_report(hongze, tmp_path):
         scanned.findings += run_document_rules(scanned)
         ingest_parsed(archive, IncomingDocument(data, url="https://example.gov.cn/2023.pdf"), scanned)
         assert not archive.alerts.failing_findings(DATA_RULE_PREFIXES)
+
+
+def test_a_cross_year_difference_over_ocr_figures_asks_for_a_human_look():
+    """上年结转 this year against 结转下年度 last year: a real difference fails; read by OCR in either report, it asks
+    for a look at the original."""
+    ident = next(i for i in cross_identities("2021", "2021") if i.rule == CARRY_RULE)
+    prev = dict.fromkeys(tpl.keys("2021"), 0) | dict.fromkeys(ident.last_year, 5)
+    cur = dict.fromkeys(tpl.keys("2021"), 0) | {ident.this_year: 7}
+
+    def carry(**ocr):
+        found = cross_year_findings(
+            YearReport(2023, "2021", prev, ocr.get("prev", frozenset())),
+            YearReport(2024, "2021", cur, ocr.get("cur", frozenset())),
+        )
+        return next(f for f in found if f.rule == CARRY_RULE and f.cells == [ident.this_year])
+
+    assert carry().status == "fail"
+    for ocr in ({"cur": frozenset([ident.this_year])}, {"prev": frozenset(ident.last_year)}):
+        f = carry(**ocr)
+        assert f.status == "not_assessable" and f.data["ocr"] and f.fingerprint == carry().fingerprint
