@@ -8,13 +8,13 @@
 First the write path, side by side on the same synthetic reports (the first --compare, 5,000 by default, each
 into an empty archive): the previous way (crawler.ingest.ingest_parsed, one transaction and one flushed
 original per report, as `xxgk import` still writes) and group commit (archive.batch(): --batch reports per
-transaction, their originals flushed once; what the crawl's archive workers do). Both go through the real
-write path: document store, cells, full text, search index, findings. The group-commit archive goes on to
---reports, with deadline decisions and edited versions; then `xxgk serve` starts and each canned query and
-search is timed through Datasette's JSON API over HTTP on 127.0.0.1. Prints insert rates (wall clock and CPU
-per report), file sizes and p50/p95, with the server's CPU time per request beside the wall clock (on a
-shared, busy machine the two differ). Targets: group commit >= 500 reports/s and >= 8x the previous way;
-p95 < 200 ms at 100k reports.
+transaction, by default as many as the crawl's archive workers put in one, their originals flushed once).
+Both go through the real write path: document store, cells, full text, search index, findings. The
+group-commit archive goes on to --reports, with deadline decisions and edited versions; then `xxgk serve`
+starts and each canned query and search is timed through Datasette's JSON API over HTTP on 127.0.0.1.
+Prints insert rates (wall clock and CPU per report), file sizes and p50/p95, with the server's CPU time per
+request beside the wall clock (on a shared, busy machine the two differ). Targets: group commit >= 500
+reports/s and >= 8x the previous way; p95 < 200 ms at 100k reports.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pathlib import Path
 import psutil
 
 from crawler import template as tpl
+from crawler.crawl.writer import BATCH_DOCUMENTS
 from crawler.ingest import ingest_parsed, report_write
 from crawler.model import CellValue, Finding, IncomingDocument, ParsedReport
 from crawler.registry import Agency, Portal, Registry
@@ -417,7 +418,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--compare", type=int, default=5_000, help="reports written both ways (default 5,000)")
-    parser.add_argument("--batch", type=int, default=200, help="reports per group commit")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH_DOCUMENTS, help=f"reports per group commit (the crawl's: {BATCH_DOCUMENTS})"
+    )
     parser.add_argument("--db", type=Path, help="default bench/out/archive-<reports>.db")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per query")
     parser.add_argument("--reuse", action="store_true", help="measure an existing archive, do not build")

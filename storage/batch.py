@@ -54,25 +54,27 @@ class WriteBatch:
             return []
         originals = iter(self.documents.put_many([w.doc.data for w in writes if not isinstance(w, SeenWrite)]))
         stored = [None if isinstance(w, SeenWrite) else next(originals) for w in writes]
+        # Before BEGIN: the search entries are CPU work, and the write lock is wanted by the crawl's other writers.
+        search = [self.reports.search_entry(w) if isinstance(w, ReportWrite) else None for w in writes]
         try:
-            return self._write(writes, stored, isolated=False)
+            return self._write(writes, stored, search, isolated=False)
         except Exception:
             # A write the archive refused (or a failure of the whole transaction, which fails again here): write
             # the batch again with a savepoint per write. Not the first time round: a savepoint makes the
             # search index flush its pending terms, the cost a batch is there to share.
-            return self._write(writes, stored, isolated=True)
+            return self._write(writes, stored, search, isolated=True)
 
-    def _write(self, writes: list[Write], stored: list, *, isolated: bool) -> list[Any]:
+    def _write(self, writes: list[Write], stored: list, search: list, *, isolated: bool) -> list[Any]:
         results: list[Any] = []
         with self.reports.forgetting_on_error(), transaction(self.conn):
-            for write, original in zip(writes, stored, strict=True):
+            for write, original, entry in zip(writes, stored, search, strict=True):
                 if not isolated:
-                    results.append(self._apply(write, original))
+                    results.append(self._apply(write, original, entry))
                     continue
                 self.conn.execute("SAVEPOINT write")
                 try:
                     with self.reports.forgetting_on_error():
-                        results.append(self._apply(write, original))
+                        results.append(self._apply(write, original, entry))
                 except Exception as e:
                     if not self.conn.in_transaction:  # SQLite ended the transaction (disk full, I/O error)
                         raise
@@ -81,9 +83,9 @@ class WriteBatch:
                 self.conn.execute("RELEASE write")
         return results
 
-    def _apply(self, write: Write, original) -> Any:
+    def _apply(self, write: Write, original, search) -> Any:
         if isinstance(write, ReportWrite):
-            return self.reports.write_stored(write, original)
+            return self.reports.write_stored(write, original, search=search)
         if isinstance(write, DocumentWrite):
             return self.documents.record_fetched(original, write.fmt, write.doc.url, write.doc.http)
         return self.documents.record_seen(write.url, fetched_at=write.fetched_at, http_status=write.http_status)

@@ -185,6 +185,10 @@ class Reports:
         with self.forgetting_on_error(), transaction(self.conn):
             return self.write_stored(w, stored)
 
+    def search_entry(self, w: ReportWrite) -> tuple[str, str]:
+        """What the search index will hold for `w` (title, body): CPU work that needs no transaction."""
+        return _search_entry(_title(w), w.parsed.text if w.parsed else "")
+
     @contextmanager
     def forgetting_on_error(self) -> Iterator[None]:
         """Around a transaction or savepoint: cell keys it added are forgotten if it rolls back."""
@@ -196,8 +200,11 @@ class Reports:
                 del self._key_ids[key]
             raise
 
-    def write_stored(self, w: ReportWrite, stored: StoredFile) -> IngestResult:
-        """write() for a document already in the store (inside the caller's transaction)."""
+    def write_stored(
+        self, w: ReportWrite, stored: StoredFile, *, search: tuple[str, str] | None = None
+    ) -> IngestResult:
+        """write() for a document already in the store (inside the caller's transaction); `search`: its
+        search_entry(), computed before the transaction (a batch does, to hold the write lock for less)."""
         doc, fmt, parsed, failure, findings = w.doc, w.fmt, w.parsed, w.failure, w.findings
         http = doc.http
         seen_at = http.fetched_at or utcnow()
@@ -216,7 +223,7 @@ class Reports:
             year=report_year,
             agency_parsed=parsed.agency if parsed else None,
             year_parsed=parsed.year if parsed else None,
-            title=(parsed.title if parsed else None) or doc.title,
+            title=_title(w),
             source_url=doc.url,
             page_url=doc.page_url,
             portal_id=doc.portal_id,
@@ -224,6 +231,7 @@ class Reports:
             format=fmt,
             parsed=parsed,
             failure=failure,
+            search=search,
         )
         if existing is None:
             report_id = self._insert(identity, row, candidates, seen_at, findings)
@@ -395,9 +403,9 @@ class Reports:
                 (report_id, text),
             )
             self.conn.execute("DELETE FROM reports_fts WHERE rowid = ?", (report_id,))
+        title_index, body_index = row.search or _search_entry(row.title, text)
         self.conn.execute(
-            "INSERT INTO reports_fts(rowid, title, body) VALUES (?, ?, ?)",
-            (report_id, index_text(row.title), index_text(text)),
+            "INSERT INTO reports_fts(rowid, title, body) VALUES (?, ?, ?)", (report_id, title_index, body_index)
         )
 
     def _key_id(self, key: str) -> int:
@@ -695,6 +703,14 @@ def _version_values(row: _ReportRow, version: int, seen_at: str) -> tuple[Any, .
         len(p.cells) if p else 0,
         *(row.figures[f] for f in FIGURES),
     )
+
+
+def _title(w: ReportWrite) -> str | None:
+    return (w.parsed.title if w.parsed else None) or w.doc.title
+
+
+def _search_entry(title: str | None, text: str) -> tuple[str, str]:
+    return index_text(title), index_text(text)
 
 
 def _checked(findings: list[Finding]) -> bool:

@@ -142,8 +142,8 @@ def test_a_refused_write_fails_alone_and_the_rest_of_the_batch_commits(archive, 
     docs = [synthetic(f"某市第{i}局", 2022, i) for i in range(4)]
     write_stored = archive.reports.write_stored
 
-    def refuse_the_third(w, stored):
-        result = write_stored(w, stored)  # its rows are written, then refused: all of them must go
+    def refuse_the_third(w, stored, **kwargs):
+        result = write_stored(w, stored, **kwargs)  # its rows are written, then refused: all of them must go
         if w.doc.agency == "某市第2局":
             raise sqlite3.IntegrityError("refused for the test")
         return result
