@@ -378,7 +378,7 @@ def ocr_image(gray: np.ndarray, dpi: float, reader: Engine | None = None, deadli
             continue
         for word in _words(got.chars, line.y1 - line.y0):
             text, sure = figure(word)
-            if not in_cell and _figure_like(text) and not sure:
+            if not in_cell and _figure_like(text) and not _CJK.search(text) and len(text) <= 12 and not sure:
                 # A figure of a table printed without ruling lines, or of the text, read unsure: not a guess.
                 doubtful.append(text)
                 x0, x1 = (left + word[0][1]) / scale, (left + word[-1][2]) / scale
