@@ -9,8 +9,8 @@ progress can be.
 
 `put_many()` stores a batch (a group commit's originals) with two waits for the disk: every file is
 written first, then all are flushed at once, linked into place, and the new names flushed at once (one
-syncfs(2) each on Linux, else an fsync per file and folder). Waiting for the disk file by file is what made
-one report per transaction slow (bench/archive.py).
+syncfs(2) each on Linux, else an fsync per file and folder; a single document's file and folders are
+fsync'd). Waiting for the disk file by file is what made one report per transaction slow (bench/archive.py).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class DocumentStore:
                 if new:
                     temps[sha] = self._write_temporary(data)
                 out.append(StoredFile(sha, rel, len(data), new))
-            self._sync(temps.values())  # the bytes on disk before any name points at them
+            batch = len(temps) > 1
+            self._sync(temps.values(), batch=batch)  # the bytes on disk before any name points at them
             folders: set[Path] = set()
             lost: set[str] = set()
             for sha, tmp in temps.items():
@@ -90,7 +91,7 @@ class DocumentStore:
                     folders.add(final.parent)
                 except FileExistsError:
                     lost.add(sha)
-            self._sync(folders)  # the new names on disk before any row can point at them
+            self._sync(folders, batch=batch)  # the new names on disk before any row can point at them
         finally:
             for tmp in temps.values():
                 try:
@@ -99,13 +100,15 @@ class DocumentStore:
                     pass
         return [replace(s, is_new=False) if s.sha256 in lost else s for s in out]
 
-    def _sync(self, paths: Iterable[str | Path]) -> None:
-        """Flush `paths` (files, folders) to disk. On Linux one syncfs(2) of the store's filesystem does it for
-        all: an fsync per file waits for one journal commit each (several ms on a busy disk), syncfs for one."""
+    def _sync(self, paths: Iterable[str | Path], *, batch: bool) -> None:
+        """Flush `paths` (files, folders) to disk. For a batch, on Linux, one syncfs(2) of the store's filesystem
+        does it for all: an fsync per file waits for one journal commit each (several ms on a busy disk),
+        syncfs for one. One document's paths are fsync'd: syncfs would also wait for the rest of the
+        filesystem's dirty data."""
         paths = list(paths)
         if not paths:
             return
-        if _SYNCFS is None:
+        if _SYNCFS is None or not batch:
             for path in paths:
                 _fsync(path)
             return
