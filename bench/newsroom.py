@@ -53,7 +53,7 @@ def sample(db: Path, rng: random.Random) -> dict[str, list]:
         conn.close()
 
 
-def cases(s: dict[str, list], rng: random.Random) -> dict[str, tuple]:
+def cases(s: dict[str, list], rng: random.Random, database: str) -> dict[str, tuple]:
     """label → (make a path, the canned query path it replaces or None)."""
     year = lambda: rng.choice(s["years"][:-1] or s["years"])  # noqa: E731
     province = lambda: rng.choice(s["provinces"])  # noqa: E731
@@ -62,20 +62,20 @@ def cases(s: dict[str, list], rng: random.Random) -> dict[str, tuple]:
         "首页 front page": (lambda: "/", None),
         "  … a year and a province": (lambda: f"/?year={year()}&province={province()}", None),
         "逾期或未公开 deadlines": (
-            lambda: f"/-/deadlines?year={year()}", lambda: f"/xxgk/late_or_missing.json?year={year()}&province="),
+            lambda: f"/-/deadlines?year={year()}", lambda: f"/{database}/late_or_missing.json?year={year()}&province="),
         "  … one province": (lambda: f"/-/deadlines?year={year()}&province={province()}", None),
         "数字对不上 inconsistent": (
-            lambda: f"/-/inconsistent?year={year()}", lambda: f"/xxgk/inconsistent.json?year={year()}&province="),
+            lambda: f"/-/inconsistent?year={year()}", lambda: f"/{database}/inconsistent.json?year={year()}&province="),
         "报告 report page": (lambda: f"/-/report/{rng.choice(s['reports'])}", None),
         "  … a failing report": (lambda: f"/-/report/{rng.choice(s['failing'] or s['reports'])}", None),
         "机关 agency by part of a name": (lambda: f"/-/agency?q={rng.choice(s['names'])}", None),
         "机关 agency page": (
             lambda: f"/-/agency?id={rng.choice(s['agencies'])}", None),
-        "发布后修改 changes": (lambda: "/-/changes", lambda: "/xxgk/recently_changed.json"),
+        "发布后修改 changes": (lambda: "/-/changes", lambda: f"/{database}/recently_changed.json"),
         "修改对比 one change": (lambda: "/-/changes/{}/{}".format(*change()), None),
         "搜索 search (common word)": (
             lambda: f"/-/search?q={rng.choice(bench_archive.SEARCHES)}",
-            lambda: f"/xxgk/search.json?q={rng.choice(bench_archive.SEARCHES)}"),
+            lambda: f"/{database}/search.json?q={rng.choice(bench_archive.SEARCHES)}"),
         "  … with year and province": (
             lambda: f"/-/search?q={rng.choice(bench_archive.SEARCHES)}&year={year()}&province={province()}", None),
         "图表 charts": (lambda: f"/-/charts?year={year()}", None),
@@ -122,7 +122,7 @@ def measure(db: Path, runs: int, seed: int) -> list[tuple[str, float]]:
         def p95(values: list[float]) -> float:
             return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
-        for label, (make, canned) in cases(s, rng).items():
+        for label, (make, canned) in cases(s, rng, db.stem).items():
             wall, cpu = timed(make)
             before = ""
             if canned:

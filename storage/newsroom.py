@@ -113,22 +113,49 @@ SELECT a.id AS agency_id, a.name AS agency, a.province, a.city, a.kind, a.listin
        e.sha256 AS evidence_sha256, e.captured_at AS evidence_captured_at, e.url AS evidence_url,
        r.title, r.source_url
 FROM deadline_status d
-JOIN agencies a ON a.id = d.agency_id
+{join} agencies a ON a.id = d.agency_id
 LEFT JOIN reports r ON r.id = d.report_id
 LEFT JOIN evidence e ON e.id = d.evidence_id
 """
 
 
-def deadlines(conn, year: int | None, province: str = "", statuses: tuple[str, ...] = ATTENTION) -> list[Row]:
-    """Missing first, then late by days, then unverified: the agencies of a year a journalist asks about."""
+def _deadline_filter(year: int | None, province: str, statuses: tuple[str, ...]) -> tuple[str, str, tuple]:
+    """The join and WHERE of a deadline list. Without a province the year's verdicts are read first (CROSS JOIN
+    keeps that order: the planner would walk every agency); with one, the province's agencies."""
     marks = ",".join("?" * len(statuses))
+    where = f"WHERE d.status IN ({marks})"
+    params: tuple = tuple(statuses)
+    if year is not None:
+        where += " AND d.year = ?"
+        params += (year,)
+    if province:
+        where += " AND a.province = ?"
+        params += (province,)
+    return ("JOIN" if province else "CROSS JOIN"), where, params
+
+
+def deadlines(
+    conn, year: int | None, province: str = "", statuses: tuple[str, ...] = ATTENTION, limit: int = -1
+) -> list[Row]:
+    """Missing first, then late by days, then unverified: the agencies of a year a journalist asks about (the
+    first `limit`; -1 every one)."""
+    join, where, params = _deadline_filter(year, province, statuses)
     return _rows(
         conn,
-        _DEADLINE_SELECT + f"WHERE (? IS NULL OR d.year = ?) AND d.status IN ({marks}) AND (? = '' OR a.province = ?) "
-        "ORDER BY CASE d.status WHEN 'missing' THEN 0 WHEN 'late' THEN 1 ELSE 2 END, d.days_late DESC, "
-        "a.province, a.city, a.name LIMIT 5000",
-        (year, year, *statuses, province, province),
+        _DEADLINE_SELECT.format(join=join) + where
+        + " ORDER BY CASE d.status WHEN 'missing' THEN 0 WHEN 'late' THEN 1 ELSE 2 END, d.days_late DESC, "
+        "a.province, a.city, a.name LIMIT ?",
+        (*params, limit),
     )
+
+
+def deadline_total(conn, year: int | None, province: str = "", statuses: tuple[str, ...] = ATTENTION) -> int:
+    join, where, params = _deadline_filter(year, province, statuses)
+    if not province:  # the index on (year, status) answers it alone
+        row = _one(conn, f"SELECT count(*) AS n FROM deadline_status d {where}", params)
+    else:
+        row = _one(conn, f"SELECT count(*) AS n FROM deadline_status d {join} agencies a ON a.id = d.agency_id {where}", params)
+    return row["n"] if row else 0
 
 
 def evidence_pages(conn, evidence_id: int) -> list[Row]:
@@ -300,7 +327,7 @@ def agency_reports(conn, agency_id: int) -> list[Row]:
 
 
 def agency_deadlines(conn, agency_id: int) -> list[Row]:
-    return _rows(conn, _DEADLINE_SELECT + "WHERE d.agency_id = ? ORDER BY d.year", (agency_id,))
+    return _rows(conn, _DEADLINE_SELECT.format(join="JOIN") + "WHERE d.agency_id = ? ORDER BY d.year", (agency_id,))
 
 
 # --- what changed --------------------------------------------------------------------------------------------
@@ -352,7 +379,7 @@ def search_candidates(
 def feed_deadlines(conn, province: str = "", limit: int = 100) -> list[Row]:
     return _rows(
         conn,
-        _DEADLINE_SELECT + "WHERE d.status IN ('late', 'missing') AND (? = '' OR a.province = ?) "
+        _DEADLINE_SELECT.format(join="JOIN") + "WHERE d.status IN ('late', 'missing') AND (? = '' OR a.province = ?) "
         "ORDER BY d.checked_at DESC, d.year DESC LIMIT ?",
         (province, province, limit),
     )

@@ -21,7 +21,8 @@ from storage.datasette.text import diff_html, highlight, narrative_hit, narrativ
 from storage.search import fts_query
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8001"
-SHOWN = 500  # rows a list page shows; its CSV has every row
+SHOWN = 200  # rows a list page shows; its CSV has every row
+SEARCHED = 150  # the newest reports holding the words that search ranks by their narrative
 
 
 def archive_db(datasette):
@@ -86,20 +87,20 @@ async def front(request, datasette):
     counts = await q(datasette, newsroom.deadline_counts, year, province) if year else {}
     questions = [
         {
-            "ask": "谁逾期或未公开？",
+            "ask": "谁逾期或未公开？", "en": "Who is overdue, or has not published?",
             "href": "/-/deadlines" + _query(year=year, province=province),
             "count": sum(counts.get(s, 0) for s in newsroom.ATTENTION),
             "detail": "、".join(f"{labels.status_label(s)} {counts.get(s, 0)}" for s in newsroom.ATTENTION),
         },
         {
-            "ask": "谁的数字对不上？",
+            "ask": "谁的数字对不上？", "en": "Whose numbers do not add up?",
             "href": "/-/inconsistent" + _query(year=year, province=province),
             "count": await q(datasette, newsroom.inconsistent_count, year, province) if year else 0,
             "detail": "表格数字之间的勾稽关系不成立的报告",
         },
-        {"ask": "某个机关历年怎么样？", "form": "/-/agency", "name": "q", "placeholder": "机关名称的一部分，如：沈阳"},
+        {"ask": "某个机关历年怎么样？", "en": "One agency over the years", "form": "/-/agency", "name": "q", "placeholder": "机关名称的一部分，如：沈阳"},
         {
-            "ask": "发布后改了什么？",
+            "ask": "发布后改了什么？", "en": "What changed after publication?",
             "href": "/-/changes" + _query(year=year, province=province),
             "count": await q(datasette, newsroom.changed_count, year, province),
             "detail": "发布后内容被修改的报告（新版本）",
@@ -107,7 +108,7 @@ async def front(request, datasette):
             "all": ("/-/changes" + _query(year=None, province=province),
                     await q(datasette, newsroom.changed_count, None, province)),
         },
-        {"ask": "全文搜索", "form": "/-/search", "name": "q", "placeholder": "如：行政复议、依申请公开", "year": year},
+        {"ask": "全文搜索", "en": "Search the reports", "form": "/-/search", "name": "q", "placeholder": "如：行政复议、依申请公开", "year": year},
     ]
     return await render(
         datasette,
@@ -146,8 +147,8 @@ async def deadlines(request, datasette):
     f = await _filters(request, datasette)
     wanted = request.args.get("status")
     statuses = (wanted,) if wanted in labels.DEADLINE_STATUS else newsroom.ATTENTION
-    rows = [_verdict(r) for r in await q(datasette, newsroom.deadlines, f["year"], f["province"], statuses)]
-    shown, more = rows[:SHOWN], len(rows) - SHOWN
+    shown = [_verdict(r) for r in await q(datasette, newsroom.deadlines, f["year"], f["province"], statuses, SHOWN)]
+    total = await q(datasette, newsroom.deadline_total, f["year"], f["province"], statuses)
     proofs = await q(datasette, newsroom.evidence_sets, [r["evidence_id"] for r in shown if r["evidence_id"]])
     for row in shown:
         row["evidence"] = proofs.get(row["evidence_id"], [])
@@ -158,8 +159,8 @@ async def deadlines(request, datasette):
         title=f"谁逾期或未公开？{f['year'] or '全部'}年度报告",
         filters=f,
         rows=shown,
-        more=max(more, 0),
-        total=len(rows),
+        more=max(total - len(shown), 0),
+        total=total,
         status=wanted if wanted in labels.DEADLINE_STATUS else "",
         csv="/-/csv/deadlines.csv" + _query(year=f["year"], province=f["province"]),
         feed="/-/feeds/late.atom" + _query(province=f["province"]),
@@ -362,7 +363,7 @@ async def search(request, datasette):
     hits, labels_only = [], 0
     terms = text.split()
     if terms:
-        rows = await q(datasette, newsroom.search_candidates, fts_query(text), year, province, kind)
+        rows = await q(datasette, newsroom.search_candidates, fts_query(text), year, province, kind, SEARCHED)
         for row in rows:
             hit = narrative_hit(row.pop("full_text"), terms)
             if hit.in_labels_only:
@@ -383,6 +384,7 @@ async def search(request, datasette):
         provinces=await q(datasette, newsroom.provinces),
         hits=hits,
         labels_only=labels_only,
+        searched=SEARCHED,
         title_hl=lambda s: highlight(s or "", terms),
     )
 

@@ -61,21 +61,18 @@ def _template_labels() -> frozenset[str]:
     return frozenset(labels)
 
 
+def _narrative(text: str) -> bool:
+    """A line a person wrote: no table row (tabs), no section heading, no template label; a short line only
+    when it reads as a sentence."""
+    if not text or "\t" in text or _HEADING.match(text):
+        return False
+    if len(text) <= LABEL_CHARS and squash(text) in _template_labels():
+        return False
+    return len(text) >= 12 or bool(_SENTENCE.search(text))
+
+
 def narrative_lines(full_text: str) -> list[str]:
-    """The lines a person wrote: no table rows (tabs), no section headings, no template labels; a short line
-    counts only when it reads as a sentence."""
-    labels = _template_labels()
-    out = []
-    for line in full_text.splitlines():
-        text = line.strip()
-        if not text or "\t" in text or _HEADING.match(text):
-            continue
-        if len(text) <= LABEL_CHARS and squash(text) in labels:
-            continue
-        if len(text) < 12 and not _SENTENCE.search(text):
-            continue
-        out.append(text)
-    return out
+    return [line.strip() for line in full_text.splitlines() if _narrative(line.strip())]
 
 
 def highlight(text: str, terms: list[str]) -> Markup:
@@ -100,14 +97,16 @@ class Hit:
 
 
 def narrative_hit(full_text: str, terms: list[str]) -> Hit:
-    """Where the terms stand in the narrative: how often, and a snippet around the first line holding all."""
-    lines = narrative_lines(full_text)
+    """Where the terms stand in the narrative: how often, and a snippet around the first line holding all.
+    Only the lines holding a term are classified (a report is mostly lines without it)."""
     score, best = 0, None
-    for line in lines:
+    for line in full_text.splitlines():
         found = [line.count(t) for t in terms]
+        if not any(found) or not _narrative(line.strip()):
+            continue
         score += sum(found)
         if best is None and all(found):
-            best = line
+            best = line.strip()
     if best is None:
         return Hit(0, Markup(""), True)
     at = best.find(terms[0])
