@@ -266,6 +266,30 @@ def _same(a: str, b: str) -> bool:
     return va is not None and vb is not None and va.number is not None and va.number == vb.number and a == b
 
 
+_Cell = tuple[int, int, int]  # (grid, row, column)
+
+
+def _figure_columns(lines: list[tuple[_Line, _Cell | None]], texts: list[str]) -> dict[tuple[int, int], int]:
+    """Grid columns that hold figures (most of their cells read as figures, at least three), each with the row
+    of its first figure: below it, a column's short text stands where a figure is printed."""
+    seen: dict[tuple[int, int], list[tuple[int, bool]]] = {}
+    for (_, cell), text in zip(lines, texts, strict=True):
+        if cell is not None and text:
+            seen.setdefault(cell[::2], []).append((cell[1], _figure_cell(text)))
+    out = {}
+    for column, cells in seen.items():
+        figures = [r for r, figure_like in cells if figure_like]
+        if len(figures) >= 3 and len(figures) * 5 >= len(cells) * 3:
+            out[column] = min(figures)
+    return out
+
+
+def _stands_for_figure(cell: _Cell, text: str, columns: dict[tuple[int, int], int]) -> bool:
+    """A short text (a digit misread as 凡 or 口) in a figure column, below its first figure: not a label."""
+    first = columns.get(cell[::2])
+    return first is not None and cell[1] > first and 0 < len(text) <= 2 and not is_figure(text)
+
+
 def _undotted(text: str) -> str:
     """Without a speck read as a full stop before the digits (".0"): no figure is printed so."""
     return text[1:] if text.startswith(".") and len(text) > 1 else text
@@ -273,7 +297,7 @@ def _undotted(text: str) -> str:
 
 def figures(
     readings: list[Reading],
-    lines: list[tuple[_Line, bool]],
+    lines: list[tuple[_Line, _Cell | None]],
     images: tuple[np.ndarray, np.ndarray],
     reader: Engine,
     deadline: float | None,
@@ -285,8 +309,10 @@ def figures(
     again by the engine without the specks, and taken where that reading (a speck's leading dot dropped) is at
     least AGREE sure and tesseract reads the very same digits: two engines agreeing on a crop is the evidence
     a lone confidence is not. Without tesseract, only sure readings stand."""
-    cells = [k for k, ((_, in_cell), got) in enumerate(zip(lines, readings, strict=True))
-             if in_cell and _figure_cell("".join(c[0] for c in _chars(got)))]  # fmt: skip
+    texts = ["".join(c[0] for c in _chars(got)) for got in readings]
+    columns = _figure_columns(lines, texts)
+    cells = [k for k, ((_, cell), text) in enumerate(zip(lines, texts, strict=True))
+             if cell is not None and (_figure_cell(text) or _stands_for_figure(cell, text, columns))]  # fmt: skip
     if not cells:
         return {}
     clean, spotless = images  # without ruling lines; and without specks, which also takes thin strokes
@@ -336,7 +362,7 @@ def ocr_image(gray: np.ndarray, dpi: float, reader: Engine | None = None, deadli
     ink = despeckle(ink, dpi)
     grids = lattice(horiz, vert)
     height = gray.shape[0]
-    lines: list[tuple[_Line, bool]] = []  # (line, in a table cell)
+    lines: list[tuple[_Line, _Cell | None]] = []  # (line, the grid cell it is printed in)
     rest = ink.copy()
     inset = max(2, round(dpi * 0.015))
     for grid in grids:
@@ -351,15 +377,17 @@ def ocr_image(gray: np.ndarray, dpi: float, reader: Engine | None = None, deadli
                 x0, x1 = round(grid.xs[c] * scale) + inset, round(grid.xs[c1] * scale) - inset
                 y0, y1 = round(height - grid.ys[r] * scale) + inset, round(height - grid.ys[r1] * scale) - inset
                 if x1 > x0 and y1 > y0:
-                    lines += [(ln, True) for ln in text_lines(ink[y0:y1, x0:x1], x0, y0, dpi, split=False)]
+                    cell = (id(grid), r, c)
+                    lines += [(ln, cell) for ln in text_lines(ink[y0:y1, x0:x1], x0, y0, dpi, split=False)]
         x0, y0, x1, y1 = grid.bbox
         rest[round(height - y1 * scale) : round(height - y0 * scale) + 1, round(x0 * scale) : round(x1 * scale) + 1] = 0
-    lines += [(ln, False) for ln in text_lines(rest, 0, 0, dpi, split=True)]
+    lines += [(ln, None) for ln in text_lines(rest, 0, 0, dpi, split=True)]
     readings = reader.read([_crop(clean, ln) for ln, _ in lines], deadline)
     read_figures = figures(readings, lines, (clean, np.where(ink, gray, 255).astype(np.uint8)), reader, deadline)
     chars: list[Char] = []
     doubtful: list[str] = []
-    for k, ((line, in_cell), got) in enumerate(zip(lines, readings, strict=True)):
+    for k, ((line, cell), got) in enumerate(zip(lines, readings, strict=True)):
+        in_cell = cell is not None
         read = _chars(got)
         if not read:
             continue
