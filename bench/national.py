@@ -14,7 +14,8 @@ their next report, crawl;  4. `xxgk check` over the result.
 The same three crawls then run distributed (`xxgk crawl --redis … --writer` and 2 workers on this machine,
 redis-server started here) into a second archive, printed side by side with the ratio. Printed per stage: wall
 and CPU seconds, pages/s, documents/s, reports archived against the replica's count, the peak RSS of every
-process (by role) and of all together, archive size, and where the CPU went: download and spiders (the crawl
+process (by role: the largest of each) and the peak of all together (in PSS: a forked parse child and
+Chromium's processes share most of their pages, which RSS would count again for each), archive size, and where the CPU went: download and spiders (the crawl
 processes), parse (the sandboxed parse children), write (the archive processes and the writer). Last, the
 real-world projection of the first crawl: requests per portal × the politeness delay configured in
 crawler/settings.py, over XXGK_PARALLEL_PORTALS portals at a time. Politeness is off for the replay (our own
@@ -102,7 +103,7 @@ class Usage:
     own: dict[str, float] = field(default_factory=dict)  # role → CPU of its processes
     reaped: dict[str, float] = field(default_factory=dict)  # role → CPU of their children (parse children)
     peak: dict[str, tuple[int, int]] = field(default_factory=dict)  # role → (largest RSS of one, processes)
-    peak_total: int = 0
+    peak_total: int = 0  # all processes together at one moment, in PSS (shared pages counted once)
 
 
 class Sampler(threading.Thread):
@@ -130,11 +131,12 @@ class Sampler(threading.Thread):
                     role = self.roles.get(proc.pid) or role_of(proc, self.roles)
                     self.roles[proc.pid] = role
                     t = proc.cpu_times()
-                    rss = proc.memory_info().rss
+                    memory = proc.memory_full_info()
                 except psutil.Error:
                     continue
+                rss = memory.rss
                 self.last[proc.pid] = (role, t.user + t.system, t.children_user + t.children_system)
-                total += rss
+                total += memory.pss  # shared pages once: a forked parse, Chromium's processes
                 if rss > self.peak.get(proc.pid, ("", 0))[1]:
                     self.peak[proc.pid] = (role, rss)
             self.total = max(self.total, total)
@@ -364,7 +366,7 @@ def line(s: Stage) -> str:
 
 HEAD = (
     f"  {'stage':<13} {'wall s':>8} {'CPU s':>8} {'pages':>7} {'/s':>7} {'docs':>7} {'/s':>7} {'reports':>7} "
-    f"{'archived/expected':>17} {'peak RSS':>8} {'archive':>8}"
+    f"{'archived/expected':>17} {'peak PSS':>8} {'archive':>8}"
 )
 
 
@@ -377,7 +379,7 @@ def shown(s: Stage) -> None:
 def where(s: Stage) -> str:
     u = s.usage
     crawl = u.own.get("crawl", 0) + u.own.get("worker", 0)
-    parse = u.reaped.get("archive", 0)
+    parse = u.reaped.get("archive", 0)  # the sandboxed parse children (and LibreOffice), reaped by the archive processes
     write = u.own.get("archive", 0) + u.own.get("writer", 0)
     other = u.own.get("browser", 0) + u.own.get("redis", 0) + u.own.get("check", 0)
     roles = ", ".join(f"{r} {mb(rss)}" + (f" ×{n}" if n > 1 else "") for r, (rss, n) in sorted(u.peak.items()))
