@@ -191,3 +191,20 @@ def test_search_finds_the_narrative_with_a_highlighted_snippet(page, shots):
     page.wait_for_url("**q=*")
     assert page.locator("li.hit").count() == 0
     assert "只在表格栏目名称中出现" in page.locator("section.content").inner_text()
+
+
+def test_a_chart_bar_opens_the_rows_behind_it(page, shots, demo_db):
+    """图表: the share of each verdict by year; the 2023 bar opens that year's list, 嘉兴市人民政府 on it."""
+    page.click(".xxgk-nav >> text=图表")
+    page.wait_for_url("**/-/charts*")
+    shoot(page, shots, "charts")
+    assert page.locator("figure.xxgk-chart").count() == 4
+    with archive(demo_db) as conn:
+        due = conn.execute(
+            "SELECT sum(status = 'on_time'), sum(status IN ('on_time', 'late', 'missing')) FROM deadline_status "
+            "WHERE year = 2023"
+        ).fetchone()
+    assert f"{100 * due[0] / due[1]:.1f}%" in page.locator("figure.xxgk-chart").first.inner_text()
+    page.locator("figure.xxgk-chart").nth(1).locator("a[href='/-/deadlines?year=2023']").click()
+    page.wait_for_url("**/-/deadlines?year=2023")
+    assert page.locator("tr", has=page.locator("a", has_text="嘉兴市人民政府")).count() == 1
