@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ class Case:
     name: str
     make: Callable[[], bytes]
     reasons: set[str]  # the ParseError reasons that are a correct, clear answer
+    options: dict = field(default_factory=dict)  # parse options (a scan is no_text only with OCR off)
 
 
 def _seed(i: int = 0) -> Path:
@@ -45,6 +46,7 @@ CASES = [
         "pdf_scanned_ocr_off",
         lambda: hostile.image_only_pdf(["某市人民政府", "2023年政府信息公开工作年度报告"]),
         {"no_text"},
+        {"ocr": False},
     ),
     Case("docx_entity_bomb", hostile.docx_entity_bomb, {"unreadable"}),
     Case("docx_external_entity", hostile.docx_external_entity, {"unreadable"}),
@@ -62,7 +64,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_hostile_document_gives_a_clear_reason(case: Case):
-    result = hostile.parse_isolated(case.make(), timeout=60, memory_limit=MEMORY_LIMIT)
+    result = hostile.parse_isolated(case.make(), timeout=60, memory_limit=MEMORY_LIMIT, **case.options)
     assert result["outcome"] == "parse_error", result
     assert result["reason"] in case.reasons, result
     message = result["message"]
@@ -200,9 +202,11 @@ def test_scanned_pdf_is_read_by_ocr_when_enabled():
 ARCHIVE_CASES = [c for c in CASES if c.name not in ("docx_zip_bomb", "zip_bomb")]
 
 
-def test_hostile_documents_are_kept_with_their_reason_in_the_archive(tmp_path):
+def test_hostile_documents_are_kept_with_their_reason_in_the_archive(tmp_path, monkeypatch):
     from storage import Archive
     from storage.store import sha256_of
+
+    monkeypatch.setenv("XXGK_OCR", "0")  # as a crawl with OCR off: the scan is kept as no_text
 
     db = tmp_path / "xxgk.db"
     good = _seed().read_bytes()

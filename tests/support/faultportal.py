@@ -444,8 +444,8 @@ def build_scenarios(seeds: list[SeedReport]) -> list[Scenario]:
         ),
         (
             "scanned_pdf",
-            "PDF with no text layer",
-            "parse:no_text",
+            "PDF with no text layer, one title line as pixels (OCR reads it: no report tables in it)",
+            "parse:not_a_report",
             page(lambda: hostile.image_only_pdf(["2015年政府信息公开工作年度报告"]), "application/pdf"),
         ),
         (
