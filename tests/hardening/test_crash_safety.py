@@ -70,6 +70,8 @@ def archive_problems(db: Path) -> list[str]:
         fk = conn.execute("PRAGMA foreign_key_check").fetchall()
         if fk:
             problems.append(f"foreign_key_check: {fk[:5]}")
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'reports'").fetchone():
+            return problems  # killed before the schema was made: an empty file, nothing half-written
         dup = conn.execute(
             "SELECT agency_id, year, count(*) FROM reports WHERE agency_id IS NOT NULL AND year IS NOT NULL "
             "GROUP BY agency_id, year HAVING count(*) > 1"
