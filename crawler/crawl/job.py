@@ -185,9 +185,19 @@ def _spider_classes(runner, portals, url, agency, kind, js) -> list[tuple[str, t
     return [(name, loader.load(name), {}) for name in names]
 
 
+NOT_STARTED = "not crawled: the crawl was stopped (signal) before this portal started"
+
+
+def _stopped(failure) -> None:
+    """An engine that had already stopped by itself when the late stop came: nothing to do."""
+    failure.trap(RuntimeError)
+
+
 def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[str, str | None]:
     """Crawl every portal, a few at a time (XXGK_PARALLEL_PORTALS); returns portal id → crash text or None."""
+    from scrapy import signals
     from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.defer import deferred_from_coro
     from scrapy.utils.log import configure_logging
     from twisted.internet import defer, reactor, task
 
@@ -205,8 +215,19 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
         logger.error("portal %s crashed: %s", pid, failure.getTraceback())
 
     def crawl_once(pid: str, cls, kwargs: dict):
+        if stopping:  # the signal came while this portal's column was being settled
+            crashes[pid] = NOT_STARTED
+            return defer.succeed(None)
         crawler = runner.create_crawler(cls)
         session.attach(crawler)
+
+        def stop_when_started() -> None:
+            """A signal that lands while this crawler is being built finds its engine not yet running, and
+            Scrapy's stop then does nothing: stop it as soon as its engine starts."""
+            if stopping:
+                reactor.callLater(0, lambda: deferred_from_coro(crawler.engine.stop_async()).addErrback(_stopped))
+
+        crawler.signals.connect(stop_when_started, signal=signals.engine_started, weak=False)
         return runner.crawl(crawler, **kwargs).addErrback(failed, pid)
 
     @defer.inlineCallbacks
@@ -239,7 +260,7 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
         for pid, cls, kwargs in classes:
             yield semaphore.acquire()
             if stopping:
-                crashes[pid] = "not crawled: the crawl was stopped (signal) before this portal started"
+                crashes[pid] = NOT_STARTED
                 semaphore.release()
                 continue
             d = crawl_portal(pid, cls, kwargs)
