@@ -234,7 +234,12 @@ ENVIRONMENT: dict[str, str] = {
     "XXGK_ALLOWED_PRIVATE_NETWORKS": "comma-separated networks the crawl may reach, as --allow-network",
     "XXGK_RECHECK_DAYS": "days between conditional GETs of an archived document (default 7; 0: every run)",
     "XXGK_CONTACT": "the contact URL in the crawler's user agent",
-    "XXGK_OCR": "1, true or yes: OCR PDFs that have no text layer (as --ocr)",
+    "XXGK_OCR": "0, false, no or off: no OCR of pages without text (OCR is on by default; as --no-ocr)",
+    "XXGK_OCR_SECONDS": "seconds of OCR one document may take before its later pages are left unread (default 600)",
+    "XXGK_OCR_ENGINE": "rapid or tesseract: the OCR engine to use first (default rapid, tesseract as fallback)",
+    "XXGK_OFFICE_POOL_SIZE": "long-lived LibreOffice processes a crawl keeps for DOC/WPS/RTF (default 2)",
+    "XXGK_OFFICE_POOL_IDLE": "seconds a pooled LibreOffice may sit unused before it is ended (default 300)",
+    "XXGK_UNO_PYTHON": "the Python with LibreOffice's UNO bindings for the pool (default /usr/bin/python3)",
     "XXGK_SOFFICE_TIMEOUT": "seconds LibreOffice may take to convert a DOC, WPS or RTF (default 60)",
     "XXGK_CHROMIUM": "the Chromium binary for JavaScript listings and screenshots (default /usr/bin/chromium)",
     "XXGK_LOG_LEVEL": "Scrapy's log level under `scrapy crawl` only: xxgk crawl and run set theirs (-v: INFO)",
@@ -245,11 +250,12 @@ ENVIRONMENT: dict[str, str] = {
     "XXGK_FRONTIER_DIR": "where a one-process crawl keeps the requests it has yet to make (default: <db stem>-frontier)",
 }
 _CRAWL = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_ALLOWED_PRIVATE_NETWORKS", "XXGK_RECHECK_DAYS", "XXGK_CONTACT")
-_PARSE = ("XXGK_OCR", "XXGK_SOFFICE_TIMEOUT")
+_PARSE = ("XXGK_OCR", "XXGK_OCR_SECONDS", "XXGK_OCR_ENGINE", "XXGK_SOFFICE_TIMEOUT")
+_POOL = ("XXGK_OFFICE_POOL_SIZE", "XXGK_OFFICE_POOL_IDLE", "XXGK_UNO_PYTHON")
 _CHECK = ("XXGK_DB", "XXGK_REGISTRY", "XXGK_PUBLIC_URL", "XXGK_CHROMIUM")
 COMMAND_ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "crawl": (*_CRAWL, *_PARSE, "XXGK_CHROMIUM", "XXGK_REDIS", "XXGK_FRONTIER_DIR"),
-    "run": (*_CRAWL, *_PARSE, "XXGK_PUBLIC_URL", "XXGK_CHROMIUM"),
+    "crawl": (*_CRAWL, *_PARSE, *_POOL, "XXGK_CHROMIUM", "XXGK_REDIS", "XXGK_FRONTIER_DIR"),
+    "run": (*_CRAWL, *_PARSE, *_POOL, "XXGK_PUBLIC_URL", "XXGK_CHROMIUM"),
     "check": _CHECK,
     "import": ("XXGK_DB", *_PARSE),
     "parse": _PARSE,

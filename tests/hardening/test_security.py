@@ -173,7 +173,7 @@ def test_a_name_that_resolves_to_loopback_is_refused():
 # The only modules that may start processes, and what they start.
 PROCESS_STARTERS = {
     "crawler/parsing/readers/office.py": "soffice (convert only, own profile, macros off, timeout)",
-    "crawler/parsing/ocr.py": "pdftoppm/tesseract (OCR of a PDF's page images, timeout)",
+    "crawler/parsing/ocr_engines.py": "tesseract (OCR of page images, timeout)",
     "crawler/replica/demo.py": "`xxgk crawl` subprocesses against the replica portals (xxgk demo)",
 }
 _DANGEROUS_CALLS = {"system", "popen", "Popen", "run", "call", "check_call", "check_output", "exec", "eval", "execv",
