@@ -159,6 +159,10 @@ class ArchiveWriter:
         self.batch_documents, self.batch_bytes, self.batch_seconds = batch_documents, batch_bytes, batch_seconds
         self.inflight: dict[str, asyncio.Future] = {}
         self.failed: set[str] = set()  # URLs whose write failed in this crawl
+        from crawler.parsing import office_pool  # here, not at the top: keeps the crawl's own imports light
+
+        # Before the workers spawn, so that they inherit XXGK_OFFICE_POOL; None: DOCs convert cold.
+        self.office_pool = office_pool.start()
         self.lanes = [_Lane(self._executor()) for _ in range(max(1, workers))]
         self._tasks: set[asyncio.Task] = set()
 
@@ -185,6 +189,9 @@ class ArchiveWriter:
                 except Exception as e:  # a dead worker took its batch with it: the next run fetches those again
                     logger.warning("archive worker: the last commit failed: %s", e)
             lane.executor.shutdown(wait=True)
+        if self.office_pool is not None:
+            self.office_pool.stop()
+            self.office_pool = None
 
     async def run(self, call: Callable[[Any], Any], arg: Any, *, key: str = "") -> Any:
         """`call(arg)` in a worker. Calls with the same `key` (a report's agency and year, a URL) always go to
