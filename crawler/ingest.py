@@ -49,7 +49,23 @@ def _examine(data: bytes, **parse_options: Any) -> ParsedReport:
 
 def ingest(archive: Archive, doc: IncomingDocument, *, parse_options: Mapping[str, Any] | None = None) -> IngestResult:
     """Store, parse, judge and archive one document. A file that does not parse is kept with its reason."""
-    return archive.reports.write(examined(doc, parse_options=parse_options))
+    options = {**page_images(archive, doc), **(parse_options or {})}
+    return archive.reports.write(examined(doc, parse_options=options))
+
+
+def page_images(archive: Archive, doc: IncomingDocument) -> dict[str, Any]:
+    """For a 图片版 report page: the parse options that hand its body images, as archived (the crawler stores
+    them before the page), to the HTML reader; {} for anything else."""
+    if sniff(doc.data) != "html":
+        return {}
+    from crawler.parsing.readers.html import content_images
+
+    images = {}
+    for url in content_images(doc.data, doc.url):
+        stored = archive.documents.known(url)
+        if stored is not None and Path(stored.path).is_file():
+            images[url] = Path(stored.path).read_bytes()
+    return {"images": images, "page_url": doc.url} if images else {}
 
 
 def ingest_parsed(

@@ -83,9 +83,9 @@ def _worker_start(db_path: str) -> None:
 
 def ingest_report(doc: IncomingDocument) -> Staged:
     """Parse and judge `doc` (in the parse sandbox) and stage its write; the result comes with the commit."""
-    from crawler.ingest import examined
+    from crawler.ingest import examined, page_images
 
-    return _stage(examined(doc))
+    return _stage(examined(doc, parse_options=page_images(_ARCHIVE, doc)))
 
 
 def store_document(doc: IncomingDocument) -> Staged:

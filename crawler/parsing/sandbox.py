@@ -77,7 +77,7 @@ def run(fn: Callable[..., T], data: bytes, **options) -> T:
     ParseError, or the ParseError its end amounts to. A format xxgk does not read is refused here, unforked."""
     fmt = sniff(data)
     reader(fmt)  # imported here, so that the child inherits it loaded
-    limits = Limits.from_env(ocr=fmt == "pdf" and _ocr(options))
+    limits = Limits.from_env(ocr=(fmt == "pdf" and _ocr(options)) or (fmt == "html" and bool(options.get("images"))))
     _remove_stale_dirs()
     tmp = tempfile.mkdtemp(prefix=_PREFIX)
     read_end, write_end = os.pipe()
@@ -112,7 +112,7 @@ def run(fn: Callable[..., T], data: bytes, **options) -> T:
 def _ocr(options: dict) -> bool:
     from crawler.parsing.readers.pdf import ocr_enabled  # loaded already: the document is a PDF
 
-    return ocr_enabled(bool(options.get("ocr")))
+    return ocr_enabled(options.get("ocr"))  # None: the default (on unless XXGK_OCR says off)
 
 
 # ---- the child -------------------------------------------------------------------------------------------

@@ -140,5 +140,11 @@ def test_the_crawler_archives_the_pages_images_and_they_read_as_the_original(por
         assert archive.documents.known(f"{portal}/images/logo.png") is None
         images = {url: Path(rec.path).read_bytes() for url, rec in pictures.items()}
         html = Path(page.path).read_bytes()
+        # what the crawl itself archived: the page parsed with its images, as the original
+        row = archive.conn.execute("SELECT id, parse_status FROM reports WHERE source_url = ?", (page_url,)).fetchone()
+        assert row is not None and row["parse_status"] == "ok", row and dict(row)
+        crawled = {k: c.value for k, c in archive.reports.cells(row["id"]).items()}
+    expected = parse_bytes(original).values()
+    assert crawled == {k: v for k, v in expected.items() if k in crawled} and len(crawled) == len(expected)
     got = build_report(read_html(html, images=images, page_url=page_url))
-    assert got.values() == parse_bytes(original).values()
+    assert got.values() == expected

@@ -34,7 +34,10 @@ def reader(fmt: str) -> Reader:
     if fmt == "html":
         from crawler.parsing.readers.html import read_html
 
-        return lambda data, fmt, **_: read_html(data)
+        # a 图片版 page's body images (url → bytes, as archived) are read by OCR where they stand
+        return lambda data, fmt, **options: read_html(
+            data, images=options.get("images"), page_url=options.get("page_url")
+        )
     if fmt == "docx":
         from crawler.parsing.readers.docx import read_docx
 
