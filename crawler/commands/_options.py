@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
+import os
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -163,8 +164,17 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
         "--recheck", action="store_true", help="conditional GET for every archived document (catch edits now)"
     )
     add_network_option(p)
+    p.add_argument(
+        "--no-ocr", action="store_true", help="no OCR of pages without text (a scan is kept as no_text; XXGK_OCR=0)"
+    )
     p.add_argument("-s", "--set", action="append", type=setting, metavar="KEY=VALUE", help="a Scrapy/xxgk setting")
     p.add_argument("-q", "--quiet", action="store_true", help="no crawl progress lines")
+
+
+def apply_ocr_option(args: argparse.Namespace) -> None:
+    """--no-ocr for a crawl: said through XXGK_OCR, which the archive workers (and their parses) inherit."""
+    if getattr(args, "no_ocr", False):
+        os.environ["XXGK_OCR"] = "0"
 
 
 def add_network_option(p: argparse.ArgumentParser) -> None:

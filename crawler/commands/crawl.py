@@ -19,6 +19,7 @@ from crawler.commands._options import (
     add_archive_options,
     add_crawl_options,
     add_distributed_options,
+    apply_ocr_option,
     http_url,
     redis_url,
 )
@@ -27,9 +28,14 @@ from crawler.registry import KINDS
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_ocr_option(args)
     settings = dict(args.set or [])
     settings.setdefault("LOG_LEVEL", "INFO" if args.verbose else "WARNING")
-    summary = _distributed(args, settings) if (args.redis or os.environ.get("XXGK_REDIS") or args.writer) else _local(args, settings)
+    summary = (
+        _distributed(args, settings)
+        if (args.redis or os.environ.get("XXGK_REDIS") or args.writer)
+        else _local(args, settings)
+    )
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
     else:

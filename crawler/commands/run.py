@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.commands._options import add_archive_options, add_check_options, add_crawl_options
+from crawler.commands._options import add_archive_options, add_check_options, add_crawl_options, apply_ocr_option
 from crawler.commands.check import archive_path, check_and_notify, refuse_unusable, unusable
 from crawler.exits import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
@@ -78,6 +78,7 @@ def crawl_step(args: argparse.Namespace, db: Path) -> int:
     from crawler.crawl import crawl
     from crawler.crawl.results import LOCKED
 
+    apply_ocr_option(args)
     try:
         summary = crawl(
             args.portals or None,
