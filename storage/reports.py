@@ -563,6 +563,13 @@ class Reports:
         )
         return {key: CellValue(key, value, raw, unit) for key, value, raw, unit in rows}
 
+    def cells_named_by(self, rule: str) -> dict[int, frozenset[str]]:
+        """report id → the cells its `rule` findings name (parse.ocr: the cells OCR read), in one query."""
+        out: dict[int, set[str]] = defaultdict(set)
+        for report_id, cells in self.conn.execute("SELECT report_id, cells FROM findings WHERE rule = ?", (rule,)):
+            out[report_id].update(json.loads(cells or "[]"))
+        return {report_id: frozenset(keys) for report_id, keys in out.items()}
+
     def values_for_keys(self, keys: Iterable[str]) -> dict[int, dict[str, Any]]:
         """report id → {key: value} for the given cell keys of every report, in one query."""
         keys = sorted(keys)

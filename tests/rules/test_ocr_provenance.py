@@ -104,3 +104,35 @@ def test_a_cross_year_difference_over_ocr_figures_asks_for_a_human_look():
     for ocr in ({"cur": frozenset([ident.this_year])}, {"prev": frozenset(ident.last_year)}):
         f = carry(**ocr)
         assert f.status == "not_assessable" and f.data["ocr"] and f.fingerprint == carry().fingerprint
+
+
+def test_the_monitor_tells_the_cross_year_rule_which_figures_ocr_read(tmp_path):
+    """check_cross_year over an archive: the same 上年结转 difference fails between two text reports, and asks
+    for a human look once this year's figure is one the parse.ocr finding names."""
+    from crawler.ingest import ingest_parsed
+    from crawler.model import CellValue, IncomingDocument, ParsedReport
+    from crawler.monitor.checks import check_cross_year
+
+    ident = next(i for i in cross_identities("2021", "2021") if i.rule == CARRY_RULE)
+    prev = dict.fromkeys(tpl.keys("2021"), 0) | dict.fromkeys(ident.last_year, 5)
+    cur = dict.fromkeys(tpl.keys("2021"), 0) | {ident.this_year: 7}
+
+    def parsed(year: int, values: dict, findings: list[Finding]) -> ParsedReport:
+        cells = {k: CellValue(k, v, str(v)) for k, v in values.items()}
+        title = f"某市人民防空办公室{year}年政府信息公开工作年度报告"
+        return ParsedReport("某市人民防空办公室", year, "2021", title, None, {}, cells, findings, title, "text")
+
+    def carry_status(ocr_cells: list[str]) -> str:
+        db = tmp_path / f"{len(ocr_cells)}.db"
+        with Archive(db) as archive:
+            marks = [Finding("parse.ocr", "info", "info", "OCR", ocr_cells, data={"text": False})] if ocr_cells else []
+            for year, values, findings in ((2023, prev, []), (2024, cur, marks)):
+                doc = IncomingDocument(f"{year}".encode(), url=f"http://www.example.gov.cn/{year}.txt")
+                ingest_parsed(archive, doc, parsed(year, values, findings))
+            check_cross_year(archive)
+            report_id = archive.conn.execute("SELECT id FROM reports WHERE year = 2024").fetchone()[0]
+            found = archive.reports.findings(report_id, "cross_year")
+        return next(f for f in found if f.rule == CARRY_RULE and f.cells == [ident.this_year]).status
+
+    assert carry_status([]) == "fail"
+    assert carry_status([ident.this_year]) == "not_assessable"
