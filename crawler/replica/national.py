@@ -147,8 +147,8 @@ class NationalWorld:
             figures = series(agency.name, years, scale=_SCALE[agency.kind])
             for year in years:
                 docid = 10_000 + 100 * number + year - 2000  # the same URL in every epoch, as on a real portal
-                published = world._publication_date(agency, year, p.id)
-                title = world._title(p.portal, agency, year)
+                published = world.publication_date(agency, year, p.id)
+                title = world.report_title(p.portal, agency, year)
                 report = render.Report(figures[year], title, published - timedelta(days=3))
                 fmt = self._format(p, agency, year)
                 out.append(world.Published(p.id, agency, year, published, fmt, {1: report}, docid))
@@ -190,7 +190,7 @@ class NationalWorld:
             year = BASE_YEARS[k % len(BASE_YEARS)]
             figures = series(agency.name, [year], scale=_SCALE[agency.kind])
             title = f"{agency.name}{year}年政府信息公开工作年度报告"
-            reports.append(render.Report(figures[year], title, world._publication_date(agency, year, "pool")))
+            reports.append(render.Report(figures[year], title, world.publication_date(agency, year, "pool")))
         out = {}
         for fmt, n in POOL.items():
             made = render.converted(reports[:n], fmt)
@@ -208,7 +208,7 @@ class NationalWorld:
         site = sites.Site()
         robots = b"User-agent: *\nDisallow: /_replica/\nDisallow: /private/\n"
         site.routes["/robots.txt"] = sites.Resource(robots, "text/plain; charset=utf-8")
-        builder = BUILDERS["js" if p.portal.js else p.portal.cms]
+        builder = sites.BUILDERS["js" if p.portal.js else p.portal.cms]  # the demo's builders, not copies
         # `base` only places the generic family's trap links: on 127.0.0.1's neighbour, a private address the
         # crawl refuses (the national portals are allowed 127.10.0.0/16 only).
         builder(site, p.portal, pubs, assets, TRAP_BASE, epoch)
@@ -268,15 +268,6 @@ def _paths(cms: str, js: bool) -> tuple[str, str | None, dict]:
     return "/zwgk/zfxxgk/zfxxgknb/index.html", None, {}  # generic: the column itself
 
 
-# The demo's page builders, by family (sites.py): reused, not copied.
-BUILDERS = {
-    "trs": sites._trs,
-    "hanweb": sites._hanweb,
-    "jsonapi": sites._jsonapi,
-    "fujian": sites._fujian,
-    "generic": sites._dadukou,
-    "js": sites._jsjiaxing,
-}
 
 
 class NationalServer:

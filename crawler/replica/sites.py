@@ -128,11 +128,11 @@ def build_site(published: list[Published], assets: Assets, base: str, epoch: int
             key=lambda x: (x.published, x.docid),
             reverse=True,
         )
-        builder = {"trs": _trs, "hanweb": _hanweb, "jsonapi": _jsonapi, "fujian": _fujian}.get(p.cms)
+        builder = BUILDERS.get(p.cms)
         if p.id == "demo-jiaxing":
-            builder = _jsjiaxing
+            builder = BUILDERS["js"]
         elif p.id == "demo-dadukou":
-            builder = _dadukou
+            builder = BUILDERS["generic"]
         builder(site, p, pubs, assets, base, epoch)
         # The pages every portal's navigation links, so that the chrome leads somewhere, as on a real portal.
         for path, title in (
@@ -608,3 +608,15 @@ def modified_at(resource: Resource) -> datetime:
 
 
 __all__ = ["Site", "Resource", "Expected", "build_site", "assets_for", "portal"]
+
+
+# Each family's pages, by the registry's cms (and "js" for a listing drawn by JavaScript; the generic family's
+# portal is found from its home page): the demo's portals and bench/national.py's replay are built by these.
+BUILDERS = {
+    "trs": _trs,
+    "hanweb": _hanweb,
+    "jsonapi": _jsonapi,
+    "fujian": _fujian,
+    "generic": _dadukou,
+    "js": _jsjiaxing,
+}

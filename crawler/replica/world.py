@@ -237,7 +237,7 @@ _TAKEN_DOWN = {("demo-shenyang", "沈阳市人民防空办公室", 2019): 2}  # 
 _SCALE = {"government": 12, "department": 1}
 
 
-def _publication_date(agency: Agency, year: int, salt: str) -> date:
+def publication_date(agency: Agency, year: int, salt: str) -> date:
     """On time, with a few days' margin: departments late January, governments mid to late March."""
     day = int(hashlib.sha1(f"{salt}{agency.name}{year}".encode()).hexdigest(), 16) % 14
     return (
@@ -252,7 +252,7 @@ def _figures(agency: Agency) -> dict[int, Figures]:
     return series(agency.name, YEARS, scale=_SCALE[agency.kind], seed=seed)
 
 
-def _title(portal: Portal, agency: Agency, year: int) -> str:
+def report_title(portal: Portal, agency: Agency, year: int) -> str:
     # Some portals print the year first, some use 年度; the title names the agency as the portal does.
     name = agency.short or agency.name
     if portal.cms == "fujian":
@@ -275,12 +275,12 @@ def build() -> list[Published]:
                 if key in _MISSING:
                     continue
                 docid += 7
-                published = _LATE.get(key) or _publication_date(agency, year, portal.id)
+                published = _LATE.get(key) or publication_date(agency, year, portal.id)
                 fig = figures[year]
                 case = None
                 if key in _INCONSISTENT:
                     fig, case = make_inconsistent(fig), "inconsistent"
-                title = _title(portal, agency, year)
+                title = report_title(portal, agency, year)
                 signed = published - timedelta(days=3)
                 reports = {1: Report(fig, title, signed)}
                 if key in _EDITED:
