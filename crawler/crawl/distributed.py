@@ -44,7 +44,7 @@ from crawler import settings as defaults
 from crawler.crawl import writer as calls
 from crawler.crawl.frontier import Keys
 from crawler.crawl.items import GoneItem, ListedItem, ReportItem, SeenItem
-from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict
+from crawler.crawl.results import CrawlSummary, PortalResult, finish_run, portal_dict, record_result
 from crawler.crawl.session import CrawlSession
 from crawler.exits import EXIT_OK, EXIT_PARTIAL
 from crawler.model import IncomingDocument, ParsedReport, ParseError
@@ -508,19 +508,7 @@ def run_writer(
                     r.status, r.error = "error", left
                 results = list(writer.merged.results.values())
             for r in results:
-                archive.runs.record_portal(
-                    run_id,
-                    r.portal_id,
-                    r.status,
-                    r.error,
-                    r.pages,
-                    r.documents_downloaded,
-                    r.reports,
-                    listing_complete=r.listing_complete,
-                    listings_failed=r.listings_failed,
-                    budget_exhausted=r.budget_exhausted,
-                    listing_pages=r.listing_pages,
-                )
+                record_result(archive, run_id, r)
             status, exit_code = finish_run(archive, run_id, results)
     finally:
         lock.release()

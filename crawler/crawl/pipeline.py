@@ -98,18 +98,6 @@ class ArchivePipeline:
         r.listings_failed, r.budget_exhausted = outcome.listings_failed, outcome.budget_exhausted
         r.listing_pages = outcome.listing_pages
         r.listing_complete = outcome.listing_complete and r.status not in ("unreachable", "error")
-        self.session.archive.runs.record_portal(
-            self.session.run_id,
-            spider.portal.id,
-            r.status,
-            r.error,
-            r.pages,
-            r.documents_downloaded,
-            r.reports,
-            listing_complete=r.listing_complete,
-            listings_failed=r.listings_failed,
-            budget_exhausted=r.budget_exhausted,
-            listing_pages=r.listing_pages,
-        )
+        self.session.record(r)
         if self.session.standalone:
             self.session.close()

@@ -150,6 +150,23 @@ def run_status(results: Iterable[PortalResult]) -> tuple[str, int]:
     return ("partial", EXIT_PARTIAL) if bad else ("ok", EXIT_OK)
 
 
+def record_result(archive: Archive, run_id: int, r: PortalResult) -> None:
+    """A portal's outcome in run `run_id`, as crawl_portal_status keeps it: the one place it is written."""
+    archive.runs.record_portal(
+        run_id,
+        r.portal_id,
+        r.status,
+        r.error,
+        r.pages,
+        r.documents_downloaded,
+        r.reports,
+        listing_complete=r.listing_complete,
+        listings_failed=r.listings_failed,
+        budget_exhausted=r.budget_exhausted,
+        listing_pages=r.listing_pages,
+    )
+
+
 def finish_run(archive: Archive, run_id: int, results: Iterable[PortalResult]) -> tuple[str, int]:
     """Record the end of a crawl run (totals, and per portal its status, first failures and refusals)."""
     results = list(results)

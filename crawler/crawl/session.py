@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.crawl.incremental import Freshness
-from crawler.crawl.results import OK_STATUSES, PortalResult, finish_run
+from crawler.crawl.results import OK_STATUSES, PortalResult, finish_run, record_result
 from crawler.crawl.writer import ArchiveWriter
 from crawler.registry import load_registry
 from storage import Archive, crawl_lock
@@ -88,19 +88,7 @@ class CrawlSession:
 
     def record(self, r: PortalResult) -> None:
         """A portal's outcome in this run, as crawl_portal_status keeps it."""
-        self.archive.runs.record_portal(
-            self.run_id,
-            r.portal_id,
-            r.status,
-            r.error,
-            r.pages,
-            r.documents_downloaded,
-            r.reports,
-            listing_complete=r.listing_complete,
-            listings_failed=r.listings_failed,
-            budget_exhausted=r.budget_exhausted,
-            listing_pages=r.listing_pages,
-        )
+        record_result(self.archive, self.run_id, r)
 
     def needs_full_walk(self, portal_id: str) -> bool:
         """Stop walking a list at its first all-archived page only when the last crawl of this portal finished;
