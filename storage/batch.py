@@ -6,10 +6,12 @@
     >>> results = batch.commit()                                      # one IngestResult, bool, … per write
 
 One write per transaction spends most of its time waiting for the disk: an fsync per original and a commit
-(WAL frames, the FTS segment) per report. A batch stores every original first (`DocumentStore.put_many`:
-written, flushed, linked, folders flushed, once), then writes every row in one `BEGIN IMMEDIATE … COMMIT`.
+(WAL frames, the FTS segment) per report. A batch writes every row in one `BEGIN IMMEDIATE … COMMIT`, and
+its originals (`DocumentStore.land`: written, flushed, linked, folders flushed, once) in a thread meanwhile:
+the files wait for the disk while the rows are written (SQLite releases the GIL), and the COMMIT waits for
+the files, so no committed row points at an original that is not on disk.
 
-What a crash leaves: before COMMIT, at worst originals that no row points at (the next crawl fetches those
+What a crash leaves: before COMMIT, at worst originals (whole, or temporary files) that no row points at (the next crawl fetches those
 documents again and finds their bytes already stored); after it, the whole batch. Nothing is acknowledged
 before `commit()` returns, so a caller reports an item archived only then. A write the archive refuses (a
 constraint, an odd document) is returned as its exception while the rest of the batch commits (the batch
@@ -19,11 +21,14 @@ raises, and no write of the batch is in the archive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from storage.db import sqlite3, transaction
 from storage.documents import Documents
-from storage.records import DocumentWrite, ReportWrite, SeenWrite, Write
+from storage.records import DocumentRecord, DocumentWrite, IngestResult, ReportWrite, SeenWrite, Write
 from storage.reports import Reports
 
 
@@ -52,19 +57,28 @@ class WriteBatch:
         writes, self.writes, self.bytes = self.writes, [], 0
         if not writes:
             return []
-        originals = iter(self.documents.put_many([w.doc.data for w in writes if not isinstance(w, SeenWrite)]))
+        planned, new = self.documents.store.plan([w.doc.data for w in writes if not isinstance(w, SeenWrite)])
+        originals = iter(planned)
         stored = [None if isinstance(w, SeenWrite) else next(originals) for w in writes]
-        # Before BEGIN: the search entries are CPU work, and the write lock is wanted by the crawl's other writers.
-        search = [self.reports.search_entry(w) if isinstance(w, ReportWrite) else None for w in writes]
-        try:
-            return self._write(writes, stored, search, isolated=False)
-        except Exception:
-            # A write the archive refused (or a failure of the whole transaction, which fails again here): write
-            # the batch again with a savepoint per write. Not the first time round: a savepoint makes the
-            # search index flush its pending terms, the cost a batch is there to share.
-            return self._write(writes, stored, search, isolated=True)
+        with ThreadPoolExecutor(1, thread_name_prefix="xxgk-originals") as landing:
+            landed = landing.submit(self.documents.store.land, new)
+            # Before BEGIN: the search entries are CPU work, and the write lock is wanted by the crawl's other writers.
+            search = [self.reports.search_entry(w) if isinstance(w, ReportWrite) else None for w in writes]
+            try:
+                results = self._write(writes, stored, search, landed.result, isolated=False)
+            except Exception:
+                landed.result()  # the originals could not be stored (a full disk): this raises, nothing is written
+                # A write the archive refused (or a failure of the whole transaction, which fails again here): write
+                # the batch again with a savepoint per write. Not the first time round: a savepoint makes the
+                # search index flush its pending terms, the cost a batch is there to share.
+                results = self._write(writes, stored, search, landed.result, isolated=True)
+        lost = landed.result()
+        return [_not_new(r, lost) for r in results] if lost else results
 
-    def _write(self, writes: list[Write], stored: list, search: list, *, isolated: bool) -> list[Any]:
+    def _write(
+        self, writes: list[Write], stored: list, search: list, landed: Callable[[], Any], *, isolated: bool
+    ) -> list[Any]:
+        """The rows of `writes` in one transaction, committed once `landed()` returns (the originals on disk)."""
         results: list[Any] = []
         with self.reports.forgetting_on_error(), transaction(self.conn):
             for write, original, entry in zip(writes, stored, search, strict=True):
@@ -81,6 +95,7 @@ class WriteBatch:
                     self.conn.execute("ROLLBACK TO write")
                     results.append(e)
                 self.conn.execute("RELEASE write")
+            landed()
         return results
 
     def _apply(self, write: Write, original, search) -> Any:
@@ -89,3 +104,12 @@ class WriteBatch:
         if isinstance(write, DocumentWrite):
             return self.documents.record_fetched(original, write.fmt, write.doc.url, write.doc.http)
         return self.documents.record_seen(write.url, fetched_at=write.fetched_at, http_status=write.http_status)
+
+
+def _not_new(result: Any, lost: set[str]) -> Any:
+    """`result` with its document marked not new when another writer stored the same bytes first."""
+    if isinstance(result, IngestResult) and result.document and result.document.sha256 in lost:
+        return replace(result, document=replace(result.document, is_new=False))
+    if isinstance(result, DocumentRecord) and result.sha256 in lost:
+        return replace(result, is_new=False)
+    return result

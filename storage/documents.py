@@ -18,10 +18,6 @@ class Documents:
         """The bytes on disk (once per sha256), before any row points at them."""
         return self.store.put(data)
 
-    def put_many(self, datas: list[bytes]) -> list[StoredFile]:
-        """put() for a batch, with one wait for the disk (storage/store.py)."""
-        return self.store.put_many(datas)
-
     def store_fetched(self, data: bytes, fmt: str, url: str, http: HttpMeta) -> DocumentRecord:
         """Keep a document that is not a report (a page that links its report, a rendition, a zip) and remember
         what `url` served, so the next crawl does not download it again."""

@@ -10,7 +10,8 @@ progress can be.
 `put_many()` stores a batch (a group commit's originals) with two waits for the disk: every file is
 written first, then all are flushed at once, linked into place, and the new names flushed at once (one
 syncfs(2) each on Linux, else an fsync per file and folder; a single document's file and folders are
-fsync'd). Waiting for the disk file by file is what made one report per transaction slow (bench/archive.py).
+fsync'd). `plan()` and `land()` split that in two: what the files will be, at once, and writing them, which a
+group commit runs in a thread beside its SQL. Waiting for the disk file by file is what made one report per transaction slow (bench/archive.py).
 """
 
 from __future__ import annotations
@@ -68,16 +69,32 @@ class DocumentStore:
         """Store every document of `datas` (once per sha256, duplicates within the batch included), each on
         disk under its final name when this returns. A failure (a full disk) raises, leaving no partial file
         under a final name."""
+        planned, new = self.plan(datas)
+        return not_new(planned, self.land(new))
+
+    def plan(self, datas: Iterable[bytes]) -> tuple[list[StoredFile], dict[str, bytes]]:
+        """What storing `datas` will give (their StoredFiles, each new unless already in the store or earlier in
+        `datas`), and the new originals (sha256 → bytes) for land(): a group commit lands them while it
+        writes its rows, and waits for the landing before its COMMIT."""
         out: list[StoredFile] = []
-        temps: dict[str, str] = {}  # sha256 → temporary file of a document new to the store
+        new: dict[str, bytes] = {}
+        for data in datas:
+            sha = sha256_of(data)
+            rel = relative_path(sha)
+            is_new = sha not in new and not (self.root / rel).exists()
+            if is_new:
+                new[sha] = data
+            out.append(StoredFile(sha, rel, len(data), is_new))
+        return out, new
+
+    def land(self, new: dict[str, bytes]) -> set[str]:
+        """The originals `new` (sha256 → bytes, from plan()) on disk under their final names; returns the
+        sha256s another writer stored first (their files are that writer's, the same bytes). A failure (a full
+        disk) raises, leaving no partial file under a final name."""
+        temps: dict[str, str] = {}  # sha256 → temporary file
         try:
-            for data in datas:
-                sha = sha256_of(data)
-                rel = relative_path(sha)
-                new = sha not in temps and not (self.root / rel).exists()
-                if new:
-                    temps[sha] = self._write_temporary(data)
-                out.append(StoredFile(sha, rel, len(data), new))
+            for sha, data in new.items():
+                temps[sha] = self._write_temporary(data)
             batch = len(temps) > 1
             self._sync(temps.values(), batch=batch)  # the bytes on disk before any name points at them
             folders: set[Path] = set()
@@ -98,7 +115,7 @@ class DocumentStore:
                     os.unlink(tmp)
                 except FileNotFoundError:
                     pass
-        return [replace(s, is_new=False) if s.sha256 in lost else s for s in out]
+        return lost
 
     def _sync(self, paths: Iterable[str | Path], *, batch: bool) -> None:
         """Flush `paths` (files, folders) to disk. For a batch, on Linux, one syncfs(2) of the store's filesystem
@@ -158,6 +175,11 @@ class DocumentStore:
 
     def read(self, sha256: str) -> bytes:
         return self.path_of(sha256).read_bytes()
+
+
+def not_new(stored: list[StoredFile], lost: set[str]) -> list[StoredFile]:
+    """`stored` with the originals another writer landed first marked not new."""
+    return [replace(s, is_new=False) if s.sha256 in lost else s for s in stored]
 
 
 def _syncfs():

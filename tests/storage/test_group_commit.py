@@ -165,10 +165,10 @@ def test_a_batch_that_cannot_be_stored_writes_nothing_and_is_emptied(archive, mo
     batch = archive.batch()
     batch.add(report_write(doc, parsed))
 
-    def full(datas):
+    def full(data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(archive.documents, "put_many", full)
+    monkeypatch.setattr(archive.documents.store, "_write_temporary", full)
     with pytest.raises(OSError, match="No space"):
         batch.commit()
     assert len(batch) == 0
