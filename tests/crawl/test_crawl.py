@@ -14,13 +14,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from support.serving import free_port
 from support.shared import ROOT
 
 from crawler.replica import ReplicaServer
@@ -215,17 +215,9 @@ def test_the_generic_path_crawls_a_portal_from_its_home_page(replica, tmp_path):
     assert all(r.parse_status == "ok" for r in rows)
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_a_portal_that_does_not_answer_does_not_stop_the_others(replica, tmp_path):
     registry = tmp_path / "registry.yaml"
-    dead = f"http://127.0.0.1:{_closed_port()}/zwgk/zfxxgknb/index.html"
+    dead = f"http://127.0.0.1:{free_port()}/zwgk/zfxxgknb/index.html"
     registry.write_text(
         replica.registry_text()
         + f"""
@@ -406,9 +398,7 @@ def _site(root: Path) -> dict[str, str]:
 
 def test_the_generic_spider_on_a_portal_shaped_unlike_the_replicas(tmp_path):
     expected = _site(tmp_path / "site")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path / "site")],
         stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.serving import free_port
 from support.shared import ROOT
 
 from crawler.replica import ReplicaServer
@@ -28,12 +29,6 @@ from storage import Archive
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="Debian's redis-server (scripts/setup)")
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "XXGK_REDIS_LEASE_SECONDS=4"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Redis:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from support.alerting import write_registry
+from support.serving import free_port, serving
 from support.shared import ROOT
 
 from storage import Archive
@@ -219,7 +217,7 @@ def test_run_on_a_damaged_table_page(good_archive, tmp_path):
 @pytest.mark.parametrize("kind", ["a corrupt header", "a directory", "a damaged schema page"])
 def test_serve_on_an_unusable_archive(kind, good_archive, tmp_path):
     db = _broken(kind, good_archive, tmp_path)
-    assert_one_line(xxgk("serve", "--db", str(db), "--port", str(_free_port()), timeout=60), FATAL)
+    assert_one_line(xxgk("serve", "--db", str(db), "--port", str(free_port()), timeout=60), FATAL)
 
 
 def test_a_crash_of_the_crawl_is_one_line(tmp_path):
@@ -273,42 +271,12 @@ def test_serve_on_a_read_only_mount_is_one_line(read_only_archive):
     """A file on a read-only mount that is no archive: refused in one line before Datasette starts."""
     db, wrap = read_only_archive
     db.write_bytes(b"this is not an SQLite database" * 100)
-    assert_one_line(xxgk("serve", "--db", str(db), "--port", str(_free_port()), wrap=wrap, timeout=60), FATAL)
+    assert_one_line(xxgk("serve", "--db", str(db), "--port", str(free_port()), wrap=wrap, timeout=60), FATAL)
 
 
 def test_serve_serves_a_read_only_mount(read_only_archive, tmp_path):
     db, wrap = read_only_archive
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [*wrap, sys.executable, "-m", "crawler.cli", "serve", "--db", str(db), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        assert _http_ok(f"http://127.0.0.1:{port}/xxgk", deadline=30, proc=proc)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-# --- helpers ------------------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _http_ok(url: str, deadline: float, proc: subprocess.Popen) -> bool:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            time.sleep(0.3)
-    return False
+    argv = [*wrap, sys.executable, "-m", "crawler.cli", "serve", "--db", str(db)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with serving(db, tmp_path / "serve.log", argv=argv, ready="/xxgk", timeout=30, env=env):
+        pass  # /xxgk answered 200 from the read-only mount

@@ -13,15 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.serving import free_port
 from support.shared import ROOT
 
 from crawler.registry import load_registry
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(*args: str) -> subprocess.Popen:
@@ -48,7 +43,7 @@ def _announced(proc: subprocess.Popen) -> dict[str, str]:
 
 @pytest.mark.parametrize("keep", [False, True], ids=["temporary registry", "--registry-out"])
 def test_replica_serves_its_registry_portals_until_ctrl_c(keep, tmp_path):
-    port = _free_port()
+    port = free_port()
     out = tmp_path / "replica.yaml"
     proc = _start("--port", str(port), *(["--registry-out", str(out)] if keep else []))
     try:

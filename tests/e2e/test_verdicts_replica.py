@@ -3,7 +3,6 @@ portal that never answers, `xxgk check` raises no 逾期未公开 alert, and the
 (未能核实) with one crawler-health alert; Datasette's canned query shows it as unverified, with its reason."""
 
 import json
-import socket
 import subprocess
 import sys
 from datetime import date
@@ -12,6 +11,7 @@ from importlib import resources
 import pytest
 import yaml
 from support.alerting import Recorder, write_config
+from support.serving import free_port
 
 from crawler.alerts import check_and_alert
 from crawler.registry import Agency, load_registry
@@ -25,18 +25,12 @@ DEAD = "某县人民政府"
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "XXGK_RETRY_BACKOFF_BASE=0.1"]
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def registry(tmp_path):
     with ReplicaServer() as server:
         full = yaml.safe_load(server.registry_path(tmp_path).read_text(encoding="utf-8"))
         portals = [p for p in full["portals"] if p["id"] == REPLAY]
-        dead = f"http://127.0.0.1:{closed_port()}/zwgk/zfxxgknb/index.html"
+        dead = f"http://127.0.0.1:{free_port()}/zwgk/zfxxgknb/index.html"
         portals.append(
             {
                 "id": "dead-county",

@@ -9,19 +9,16 @@ under 300 MB, and ordinary free SQL still answers.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import psutil
 import pytest
-from support.shared import ROOT, seed_paths
+from support.serving import serving
+from support.shared import seed_paths
 
 from crawler.ingest import ingest
 from crawler.model import IncomingDocument
@@ -41,12 +38,6 @@ BOMBS = {
     # SQLite's own memory: a sort of big rows hits the heap limit (temporary b-trees are in memory)
     "big_sort": (ROWS.format(n=2000) + "select randomblob(1000000) as b from r order by b", "memory"),
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Sampler:
@@ -80,32 +71,10 @@ def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("bounded") / "xxgk.db"
     with Archive(db) as archive:
         ingest(archive, IncomingDocument(seed_paths()[0].read_bytes(), url="http://www.example.gov.cn/1"))
-    port = _free_port()
-    log = db.with_suffix(".log")
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("xxgk")), "serve", "--db", str(db), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"xxgk serve did not start: {log.read_text()}") from None
-                time.sleep(0.3)
+    with serving(db, db.with_suffix(".log")) as (base, proc):
         sampler = Sampler(proc.pid)
         yield base, db.stem, sampler
         assert sampler.stop() < RSS_CEILING, f"peak RSS {sampler.peak / MB:.0f} MB"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _sql(base: str, stem: str, sql: str, fmt: str = ".json") -> tuple[int, bytes, float]:

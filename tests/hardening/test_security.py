@@ -16,12 +16,10 @@ from __future__ import annotations
 import ast
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from support import hostile
+from support.serving import free_port, serving
 from support.shared import ROOT, expected_for, seed_paths
 
 from crawler.confinement import Confinement, parse_networks
@@ -306,19 +305,13 @@ def xxgk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 TOKENS = ("pw-Xq7secret", "path-tok-93kd", "query-tok-k2j4")
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_apprise_tokens_never_reach_the_database_or_the_logs(tmp_path, evil_archive):
     import shutil
 
     db = tmp_path / "xxgk.db"
     shutil.copy(evil_archive, db)
     ok, failing = Webhook(200), Webhook(500)
-    dead = _closed_port()
+    dead = free_port()
     pw, path_tok, query_tok = TOKENS
     config = tmp_path / "apprise.yml"
     config.write_text(
@@ -416,38 +409,10 @@ def test_scraped_markup_is_inert_in_a_delivered_notification(tmp_path, evil_arch
 # --- 3 and 5. Datasette: read-only, and escaped ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(evil_archive, tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("xxgk")), "serve", "--db", str(evil_archive), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"xxgk serve did not start: {log.read_text()}") from None
-                time.sleep(0.3)
+    with serving(evil_archive, tmp_path_factory.mktemp("serve") / "serve.log") as (base, _):
         yield base, evil_archive
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _get(url: str, data: bytes | None = None, method: str | None = None) -> tuple[int, str]:

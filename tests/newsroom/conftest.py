@@ -3,22 +3,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from support.serving import serving
 
 from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -34,28 +24,8 @@ def demo_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(demo_db, tmp_path_factory):
-    log_path = tmp_path_factory.mktemp("newsroom-serve") / "serve.log"
-    port = free_port()
-    xxgk = Path(sys.executable).with_name("xxgk")
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(xxgk), "serve", "--db", str(demo_db), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-                    break
-                except OSError:
-                    assert proc.poll() is None, log_path.read_text()
-                    assert time.monotonic() < deadline, "datasette did not start"
-                    time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with serving(demo_db, tmp_path_factory.mktemp("newsroom-serve") / "serve.log") as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

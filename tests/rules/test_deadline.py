@@ -1,7 +1,6 @@
 """The deadline monitor: statuses from dates, decisions stored with evidence, screenshots as proof."""
 
 import json
-import socket
 import threading
 from datetime import date
 from functools import partial
@@ -9,6 +8,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from support.alerting import record_crawl
+from support.serving import free_port
 from support.shared import expected_for, seed_paths
 
 from crawler.alerts import queue_alerts
@@ -177,9 +177,7 @@ def test_missing_report_gets_a_chromium_screenshot_in_the_archive(tmp_path, monk
 @pytest.mark.browser
 def test_unreachable_listing_page_is_noted_not_fatal(tmp_path, monkeypatch):
     monkeypatch.setenv("XXGK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.1/32")
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     registry = registry_for(f"http://127.0.0.1:{port}/nowhere/", verified=True)
     with Archive(tmp_path / "x.db") as archive:
         record_crawl(archive, "wenzhou", [f"http://127.0.0.1:{port}/nowhere/"], started_at="2021-04-01T02:00:00Z")

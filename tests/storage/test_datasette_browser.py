@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from support.serving import serving
 from test_archive_datasette import build_sample_archive
 
 from crawler.browser import CHROMIUM_ARGS, CHROMIUM_PATH
@@ -25,39 +20,12 @@ QUERY_PARAMS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, real_pdf):
     tmp = tmp_path_factory.mktemp("browser")
-    db = tmp / "xxgk.db"
-    build_sample_archive(db, real_pdf)
-    port = free_port()
-    log = open(tmp / "serve.log", "w")  # noqa: SIM115 - closed below
-    xxgk = Path(sys.executable).with_name("xxgk")
-    proc = subprocess.Popen(
-        [str(xxgk), "serve", "--db", str(db), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp / "serve.log").read_text()
-                assert time.monotonic() < deadline, "datasette did not start"
-                time.sleep(0.2)
+    build_sample_archive(tmp / "xxgk.db", real_pdf)
+    with serving(tmp / "xxgk.db", tmp / "serve.log") as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

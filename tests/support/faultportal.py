@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from support import hostile
+from support.serving import free_port
 
 SCENARIO_NETWORK = "127.0.1.0/24"  # the network a test allows the crawler to reach
 TRAP_HOST = "127.0.0.2"  # loopback, but outside SCENARIO_NETWORK: any hit here is an SSRF escape
@@ -672,7 +673,7 @@ class FaultPortal:
         for i, sc in enumerate(self.scenarios):
             sc.host = f"127.0.1.{10 + i}"
             if sc.name == "portal_down":
-                sc.port = _closed_port(sc.host)
+                sc.port = free_port(sc.host)
             else:
                 sc.port = self._serve(sc.host, sc)
 
@@ -754,15 +755,6 @@ def _cloned_page() -> bytes:
         "<html><head><title>某某市人民政府2015年政府信息公开工作年度报告</title></head><body>"
         "<h1>某某市人民政府2015年政府信息公开工作年度报告</h1><p>SSRF-ESCAPED-TRAP-CONTENT</p></body></html>"
     ).encode()
-
-
-def _closed_port(host: str) -> int:
-    """A port on `host` that nothing listens on (bound, then released)."""
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def load_seeds(paths: list[Path], expected: Callable[[Path], dict]) -> list[SeedReport]:
