@@ -199,8 +199,7 @@ class ResultPipeline:
                 raise RuntimeError(f"an attachment of {doc.url} was not handed to the writer")
             bare = replace(doc, data=b"")
             if isinstance(item, ReportItem):
-                identity = f"{doc.agency}:{doc.year}" if doc.agency and doc.year else doc.url
-                sha, parsed, failure = await writer.run(examine_document, doc, key=identity)
+                sha, parsed, failure = await writer.run(examine_document, doc, key=calls.report_key(doc))
                 session.push(ReportRecord(bare, sha, parsed, failure, item.after), doc.url)
                 session.pushed_reports += 1
             else:

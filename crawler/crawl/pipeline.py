@@ -41,8 +41,7 @@ class ArchivePipeline:
                 return None
             if isinstance(item, ReportItem):
                 doc = item.document
-                identity = f"{doc.agency}:{doc.year}" if doc.agency and doc.year else doc.url
-                result = await writer.run(calls.ingest_report, doc, key=identity)
+                result = await writer.run(calls.ingest_report, doc, key=calls.report_key(doc))
                 self.result.count(result["status"], result["parse_status"])
                 logger.info(
                     "report %s: %s %s %s (%s, published %s from %s; dates seen %s)",

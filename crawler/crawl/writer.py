@@ -65,6 +65,17 @@ class WriteFailed(Exception):
     """The archive refused a staged write, or its batch failed to commit (the message says why)."""
 
 
+def report_key(doc: IncomingDocument) -> str:
+    """The key a report's writes go by (ArchiveWriter.run): its agency and year, so every version of one report
+    goes to the same worker, else its URL."""
+    return f"{doc.agency}:{doc.year}" if doc.agency and doc.year else doc.url
+
+
+def lane_of(key: str, lanes: int) -> int:
+    """Which of `lanes` workers the writes with `key` go to (stable across runs and processes)."""
+    return zlib.crc32(key.encode()) % lanes
+
+
 def _worker_start(db_path: str) -> None:
     """In the worker: die with the crawl (a SIGKILLed crawl must not leave a writer behind), open the archive."""
     global _ARCHIVE, _BATCH
@@ -199,7 +210,7 @@ class ArchiveWriter:
         store_document, mark_seen) returns once its batch committed, with what its write returned. A worker
         that died (killed by the OS on a bomb the reader did not stop) is replaced; the call that killed it,
         and the writes its batch held, fail and are counted as storage errors."""
-        lane = self.lanes[zlib.crc32(key.encode()) % len(self.lanes)]
+        lane = self.lanes[lane_of(key, len(self.lanes))]
         lane.staging += 1
         lane.uncommitted = True
         try:
