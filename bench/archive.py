@@ -20,8 +20,10 @@ reports/s and >= 8x the previous way; p95 < 200 ms at 100k reports.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
+import queue
 import random
 import shutil
 import socket
@@ -31,7 +33,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,10 +40,11 @@ from pathlib import Path
 import psutil
 
 from crawler import template as tpl
-from crawler.crawl.writer import BATCH_DOCUMENTS
+from crawler.crawl.writer import BATCH_DOCUMENTS, lane_of, report_key
 from crawler.ingest import ingest_parsed, report_write
 from crawler.model import CellValue, Finding, IncomingDocument, ParsedReport
 from crawler.registry import Agency, Portal, Registry
+from crawler.settings import XXGK_ARCHIVE_WORKERS
 from storage import Archive, store_dir_for
 
 YEARS = range(2019, 2026)
@@ -54,6 +56,7 @@ DEPARTMENTS = (
     "人民政府 教育局 公安局 民政局 司法局 财政局 人力资源和社会保障局 自然资源和规划局 生态环境局 住房和城乡建设局 交通运输局 水利局 "
     "农业农村局 商务局 文化广电旅游局 卫生健康委员会 应急管理局 审计局 市场监督管理局 统计局 医疗保障局 人民防空办公室 信访局 城市管理局"
 ).split()
+STARTUP_SECONDS = 600  # for a writer process to make its share of the reports
 SEARCHES = ("复议", "诉讼", "行政复议", "不予公开", "人民防空办公室", "依申请公开 诉讼")
 
 
@@ -220,6 +223,14 @@ def declare(archive: Archive, names: list[tuple[str, str, str, str]]) -> None:
     archive.agencies.sync_registry(Registry((portal,)))
 
 
+def incoming(entry: Entry, n: int) -> tuple[IncomingDocument, ParsedReport]:
+    """The `n`-th synthetic report as the crawl hands it to the archive, and its parse."""
+    parsed, data = entry.report
+    return IncomingDocument(
+        data, url=f"https://gov.example/{n}.txt", agency=entry.agency, year=entry.year, kind=entry.kind
+    ), parsed
+
+
 def build(
     db: Path, n_reports: int, seed: int, writer, *, sample: int | None = None, limit: int | None = None
 ) -> tuple[Rate, Rate]:
@@ -258,14 +269,7 @@ def build(
             if entry.report is None:
                 archive.deadlines.set(entry.agency, entry.year, entry.status, deadline=entry.deadline)
                 continue
-            parsed, data = entry.report
-            doc = IncomingDocument(
-                data,
-                url=f"https://gov.example/{total.reports}.txt",
-                agency=entry.agency,
-                year=entry.year,
-                kind=entry.kind,
-            )
+            doc, parsed = incoming(entry, total.reports)
             waiting.append(entry)
             timed(write.add, doc, parsed)
             total.reports += 1
@@ -297,19 +301,13 @@ def build(
 
 
 def _share(db: Path, n_reports: int, seed: int, batch: int, worker: int, workers: int, limit: int, start, out) -> None:
-    """One writer process of build_parallel(): its share of the first `limit` reports (by agency, as the crawl
-    sends every write of one report to the same worker), made before `start` opens, written by group commit."""
+    """One writer process of build_parallel(): its share of the first `limit` reports (routed as the crawl's
+    ArchiveWriter routes them), made before `start` opens, written by group commit."""
     _, entries = synthetic(n_reports, seed)
-    docs = []
-    for n, entry in enumerate(e for e in entries if e.report is not None):
-        if n == limit:
-            break
-        if zlib.crc32(entry.agency.encode()) % workers == worker:
-            parsed, data = entry.report
-            doc = IncomingDocument(
-                data, url=f"https://gov.example/{n}.txt", agency=entry.agency, year=entry.year, kind=entry.kind
-            )
-            docs.append((doc, parsed))
+    reports = (incoming(e, n) for n, e in enumerate(e for e in entries if e.report is not None))
+    docs = [
+        (doc, parsed) for doc, parsed in itertools.islice(reports, limit) if lane_of(report_key(doc), workers) == worker
+    ]
     with Archive(db) as archive:
         write = Grouped(archive, batch)
         start.wait()
@@ -328,7 +326,7 @@ def build_parallel(db: Path, n_reports: int, seed: int, batch: int, workers: int
     with Archive(db) as archive:
         declare(archive, names)
     context = multiprocessing.get_context("fork")
-    start, out = context.Barrier(workers + 1), context.Queue()
+    start, out = context.Barrier(workers + 1, timeout=STARTUP_SECONDS), context.Queue()
     processes = [
         context.Process(target=_share, args=(db, n_reports, seed, batch, w, workers, limit, start, out))
         for w in range(workers)
@@ -337,7 +335,13 @@ def build_parallel(db: Path, n_reports: int, seed: int, batch: int, workers: int
         process.start()
     start.wait()
     began = time.perf_counter()
-    shares = [out.get() for _ in processes]
+    shares = []
+    while len(shares) < workers:
+        try:
+            shares.append(out.get(timeout=1))
+        except queue.Empty:
+            if any(p.exitcode for p in processes):
+                raise RuntimeError("a writer process failed") from None
     rate = Rate(f"group commit, {workers} writer processes (the crawl's)", wall=time.perf_counter() - began)
     for process in processes:
         process.join()
@@ -485,8 +489,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="writer processes of the parallel line (the crawl's XXGK_ARCHIVE_WORKERS: 2)",
+        default=XXGK_ARCHIVE_WORKERS,
+        help=f"writer processes of the parallel line (the crawl's XXGK_ARCHIVE_WORKERS: {XXGK_ARCHIVE_WORKERS})",
     )
     parser.add_argument("--db", type=Path, help="default bench/out/archive-<reports>.db")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per query")
