@@ -156,6 +156,21 @@ def test_two_workers_share_the_frontier_and_archive_every_report_once(replica, r
     assert {p["portal_id"] for p in summary["portals"] if p["status"] == "ok"} == set(portals(replica))
 
 
+def holds_a_lease(redis_url: str, pid: int, timeout: float = 30) -> bool:
+    """Wait until worker process `pid` has a request leased (a lease is "host:pid:tag|n"): killed between two
+    requests, it would leave nothing for the survivor to take back."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for key in client.scan_iter("xxgk:*:leases"):
+            if any(f":{pid}:" in lease.decode() for lease in client.hkeys(key)):
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def test_a_worker_killed_midway_loses_nothing(replica, redis, tmp_path):
     db = tmp_path / "xxgk.db"
     writer = start(xxgk_crawl(db, replica, redis.url, "--writer"))
@@ -170,6 +185,7 @@ def test_a_worker_killed_midway_loses_nothing(replica, redis, tmp_path):
         if db.exists():
             with Archive(db) as archive:
                 archived = sum(len(archive.reports.list(portal_id=p)) for p in portals(replica))
+    assert holds_a_lease(redis.url, victim.pid), "the victim never held a request to lose"
     os.killpg(victim.pid, signal.SIGKILL)  # the worker and its archive processes, mid-crawl
     victim.wait()
     assert 8 <= archived < total
