@@ -53,11 +53,12 @@ CONFINED_CHROMIUM_ARGS = [*CHROMIUM_ARGS, *NO_DIRECT_NETWORK_ARGS]
 # A service worker's fetches bypass page routes: none may register.
 CONFINED_CONTEXT: dict[str, Any] = {"service_workers": "block"}
 
-# Scrapy's download handlers for a crawl whose listings are rendered in Chromium (scrapy-playwright). Only
-# requests marked meta playwright=True go to the browser; documents are always fetched by plain HTTP.
+# Scrapy's download handlers for a crawl whose listings are rendered in Chromium (scrapy-playwright's, one
+# instance for both schemes: crawler/crawl/listing_browser.py). Only requests marked meta playwright=True go to
+# the browser; documents are always fetched by plain HTTP.
 PLAYWRIGHT_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "crawler.crawl.listing_browser.ListingBrowserHandler",
+    "https": "crawler.crawl.listing_browser.ListingBrowserHandler",
 }
 
 # Requests no listing or screenshot needs, and whose endless or fire-and-forget nature is a risk on its own.

@@ -8,6 +8,7 @@
     crawler/crawl/safety.py       confinement middleware (crawler.confinement is the policy)
     crawler/crawl/incremental.py  "archived and fresh?", conditional GETs, 304s
     crawler/crawl/retry.py        retries with backoff and Retry-After
+    crawler/crawl/listing_browser.py  one Playwright download handler per crawler (JavaScript listings)
 """
 
 from crawler.crawl.job import crawl

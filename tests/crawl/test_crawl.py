@@ -128,6 +128,15 @@ def test_a_javascript_only_listing_is_rendered_in_chromium(replica, first):
     assert replica.hits["/jiaxing/zfxxgk/zfxxgknb/list.json"] >= 1
 
 
+@pytest.mark.browser
+def test_a_javascript_portal_starts_one_chromium_not_one_per_url_scheme(replica, tmp_path):
+    # Scrapy builds a download handler per scheme; both share one here (crawler/crawl/listing_browser.py).
+    done = xxgk(*crawl_args(tmp_path / "js.db", replica.registry, "demo-jiaxing", "-s", "LOG_LEVEL=INFO"))
+    assert portal_summary(summary_of(done), "demo-jiaxing")["status"] == "ok"
+    assert done.stderr.count("Launching browser chromium") == 1, done.stderr[-2000:]
+    assert done.stderr.count("Closing browser") == 1
+
+
 def test_a_missing_report_stays_missing_and_pagination_past_page_one_was_followed(replica, first):
     with Archive(first["db"]) as archive:
         assert archive.reports.for_agency_year("嘉兴市人民政府", 2023) is None  # never published
