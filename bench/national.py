@@ -104,6 +104,7 @@ class Usage:
     reaped: dict[str, float] = field(default_factory=dict)  # role → CPU of their children (parse children)
     peak: dict[str, tuple[int, int]] = field(default_factory=dict)  # role → (largest RSS of one, processes)
     peak_total: int = 0  # all processes together at one moment, in PSS (shared pages counted once)
+    at_peak: dict[str, tuple[int, int]] = field(default_factory=dict)  # role → (PSS, processes) at that moment
 
 
 class Sampler(threading.Thread):
@@ -117,6 +118,7 @@ class Sampler(threading.Thread):
         self.peak: dict[int, tuple[str, int]] = {}
         self.roles: dict[int, str] = {}
         self.total = 0
+        self.at_peak: dict[str, tuple[int, int]] = {}
 
     def run(self) -> None:
         import psutil
@@ -124,12 +126,16 @@ class Sampler(threading.Thread):
         me = psutil.Process()
         while not self.stopped.is_set():
             total = 0
+            now: dict[str, tuple[int, int]] = {}
             for proc in me.children(recursive=True):
                 if proc.pid in self.skip:
                     continue
                 try:
+                    # "other" is asked again: a process seen between its fork and its exec still shows the
+                    # command line of its parent (this script).
                     role = self.roles.get(proc.pid) or role_of(proc, self.roles)
-                    self.roles[proc.pid] = role
+                    if role != "other":
+                        self.roles[proc.pid] = role
                     t = proc.cpu_times()
                     memory = proc.memory_full_info()
                 except psutil.Error:
@@ -137,13 +143,15 @@ class Sampler(threading.Thread):
                 rss = memory.rss
                 self.last[proc.pid] = (role, t.user + t.system, t.children_user + t.children_system)
                 total += memory.pss  # shared pages once: a forked parse, Chromium's processes
-                if rss > self.peak.get(proc.pid, ("", 0))[1]:
-                    self.peak[proc.pid] = (role, rss)
-            self.total = max(self.total, total)
+                pss, n = now.get(role, (0, 0))
+                now[role] = (pss + memory.pss, n + 1)
+                self.peak[proc.pid] = (role, max(rss, self.peak.get(proc.pid, ("", 0))[1]))
+            if total > self.total:
+                self.total, self.at_peak = total, now
             self.stopped.wait(0.3)
 
     def usage(self) -> Usage:
-        u = Usage(peak_total=self.total)
+        u = Usage(peak_total=self.total, at_peak=self.at_peak)
         for role, own, reaped in self.last.values():
             u.own[role] = u.own.get(role, 0.0) + own
             u.reaped[role] = u.reaped.get(role, 0.0) + reaped
@@ -266,7 +274,10 @@ def main() -> int:
     started = time.monotonic()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(tmp), "--portals", str(args.portals), "--reports", str(args.reports)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     redis = None
     try:
@@ -290,8 +301,20 @@ def main() -> int:
         skip = {server.pid}
 
         def crawl_cmd(db: Path, *extra: str) -> list[str]:
-            return [sys.executable, "-m", "crawler.cli", "crawl", "--db", str(db), "--registry", str(registry), "-q",
-                    "--json", *sets, *extra]
+            return [
+                sys.executable,
+                "-m",
+                "crawler.cli",
+                "crawl",
+                "--db",
+                str(db),
+                "--registry",
+                str(registry),
+                "-q",
+                "--json",
+                *sets,
+                *extra,
+            ]
 
         net = ("--allow-network", "127.10.0.0/16")
         db = tmp / "local" / "xxgk.db"
@@ -302,8 +325,19 @@ def main() -> int:
             epoch(n)
             local.append(crawl_stage(name, [crawl_cmd(db, *net)], skip, args.stage_timeout, db, registry, expected[n]))
             shown(local[-1])
-        check_cmd = [sys.executable, "-m", "crawler.cli", "check", "--db", str(db), "--registry", str(registry),
-                     "--no-screenshots", "--today", SPRING_TODAY]
+        check_cmd = [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "check",
+            "--db",
+            str(db),
+            "--registry",
+            str(registry),
+            "--no-screenshots",
+            "--today",
+            SPRING_TODAY,
+        ]
         results, usage = measured([check_cmd], skip, args.stage_timeout)
         check = Stage("xxgk check", usage, archived=local[-1].archived, expected=expected[2], size=local[-1].size)
         if results[0][0] not in (0, 1):
@@ -315,8 +349,20 @@ def main() -> int:
         if not args.no_distributed:
             port = free_port()
             redis = subprocess.Popen(
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(tmp), "--save", "",
-                 "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                [
+                    "redis-server",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dir",
+                    str(tmp),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                stdout=subprocess.DEVNULL,
             )
             skip.add(redis.pid)
             url = f"redis://127.0.0.1:{port}/0"
@@ -379,14 +425,17 @@ def shown(s: Stage) -> None:
 def where(s: Stage) -> str:
     u = s.usage
     crawl = u.own.get("crawl", 0) + u.own.get("worker", 0)
-    parse = u.reaped.get("archive", 0)  # the sandboxed parse children (and LibreOffice), reaped by the archive processes
+    # the sandboxed parse children (and LibreOffice), reaped by the archive processes
+    parse = u.reaped.get("archive", 0)
     write = u.own.get("archive", 0) + u.own.get("writer", 0)
     other = u.own.get("browser", 0) + u.own.get("redis", 0) + u.own.get("check", 0)
     roles = ", ".join(f"{r} {mb(rss)}" + (f" ×{n}" if n > 1 else "") for r, (rss, n) in sorted(u.peak.items()))
+    peak = ", ".join(f"{r} {mb(pss)}" + (f" ×{n}" if n > 1 else "") for r, (pss, n) in sorted(u.at_peak.items()))
     return (
         f"    CPU: download+spiders {crawl:.1f} s, parse {parse:.1f} s, write {write:.1f} s"
         + (f", other {other:.1f} s" if other else "")
-        + f"; peak RSS by role (largest process ×count): {roles}"
+        + f"; peak RSS by role (largest process ×processes seen): {roles}"
+        + f"\n    at the peak moment, PSS by role (×processes then): {peak}"
     )
 
 
