@@ -38,6 +38,9 @@ XXGK_MAX_RETRY_AFTER = 600.0  # a longer Retry-After gives up on the request (re
 XXGK_CRAWL_RUN = None  # set by crawler.crawl: the crawl-run id every item is recorded under
 XXGK_ARCHIVE_WORKERS = 2  # processes that parse and write to the archive (one report always to the same one)
 XXGK_PARALLEL_PORTALS = 8  # portals crawled at the same time (each one politely, see below)
+# JavaScript portals crawled at the same time, each with its own Chromium (about 500 MB with its Playwright
+# driver): the others wait their turn, so a crawl's memory does not depend on how many of them come together.
+XXGK_PARALLEL_BROWSERS = 1
 XXGK_PROGRESS_SECONDS = 10.0  # how often `xxgk crawl` prints its progress line
 
 # --- the frontier (crawler/crawl/frontier.py) -----------------------------------------------------------

@@ -207,6 +207,7 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
     progress = job["progress"]
     networks = parse_networks(settings.getlist("XXGK_ALLOWED_PRIVATE_NETWORKS"))
     semaphore = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_PORTALS", 8)))
+    browsers = defer.DeferredSemaphore(max(1, settings.getint("XXGK_PARALLEL_BROWSERS", 1)))
     crashes: dict[str, str | None] = {pid: None for pid, _, _ in classes}
     done: list[str] = []
 
@@ -239,6 +240,9 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
         # writes the archive, which there only the writer does.
         heals = portal is not None and portal.home_url and getattr(session, "heals", True)
         healing = Healing(session, portal, networks) if heals else None
+        renders = bool(portal.js if portal is not None else kwargs.get("js"))
+        if renders:
+            yield browsers.acquire()  # its Chromium starts once the one before has closed
         try:
             if healing is not None:
                 yield healing.prepare()
@@ -250,6 +254,9 @@ def _run_reactor(settings, job: dict[str, Any], session: CrawlSession) -> dict[s
         except Exception as e:  # the archive or the discovery failed: this portal is not crawled, the others are
             crashes[pid] = f"{type(e).__name__}: {e}"
             logger.exception("portal %s: the column could not be settled", pid)
+        finally:
+            if renders:
+                browsers.release()
 
     @defer.inlineCallbacks
     def start_all():

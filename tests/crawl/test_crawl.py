@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from support.serving import free_port
 from support.shared import ROOT
 
@@ -135,6 +136,27 @@ def test_a_javascript_portal_starts_one_chromium_not_one_per_url_scheme(replica,
     assert portal_summary(summary_of(done), "demo-jiaxing")["status"] == "ok"
     assert done.stderr.count("Launching browser chromium") == 1, done.stderr[-2000:]
     assert done.stderr.count("Closing browser") == 1
+
+
+@pytest.mark.browser
+def test_javascript_portals_take_turns_with_one_chromium_at_a_time(replica, tmp_path):
+    # A second JavaScript portal (the same replica site under another id and agency names): with 8 portals at
+    # once, the second one's Chromium starts only after the first one's has closed (XXGK_PARALLEL_BROWSERS 1).
+    registry = yaml.safe_load(replica.registry.read_text())
+    jiaxing = next(p for p in registry["portals"] if p["id"] == "demo-jiaxing")
+    twin = {
+        **jiaxing,
+        "id": "demo-jiaxing-twin",
+        "agencies": [{**a, "name": a["name"] + "二"} for a in jiaxing["agencies"]],
+    }
+    registry["portals"].append(twin)
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True))
+    done = xxgk(*crawl_args(tmp_path / "js.db", path, "demo-jiaxing", "demo-jiaxing-twin", "-s", "LOG_LEVEL=INFO"))
+    summary = summary_of(done)
+    assert [portal_summary(summary, p)["status"] for p in ("demo-jiaxing", "demo-jiaxing-twin")] == ["ok", "ok"]
+    events = [line for line in done.stderr.splitlines() if "Launching browser" in line or "Closing browser" in line]
+    assert [("Launching" in e) for e in events] == [True, False, True, False], events
 
 
 def test_a_missing_report_stays_missing_and_pagination_past_page_one_was_followed(replica, first):
