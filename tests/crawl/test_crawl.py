@@ -129,6 +129,26 @@ def test_a_javascript_only_listing_is_rendered_in_chromium(replica, first):
     assert replica.hits["/jiaxing/zfxxgk/zfxxgknb/list.json"] >= 1
 
 
+FINISHED_CRAWLERS = """
+import gc, json, sys
+from scrapy.crawler import Crawler
+from crawler.crawl import crawl
+summary = crawl(None, db=sys.argv[1], registry=sys.argv[2], allow_networks=["127.0.0.1/32"],
+                settings=json.loads(sys.argv[3]), progress=False)
+gc.collect()
+print(json.dumps({"portals": len(summary.portals), "crawlers": sum(isinstance(o, Crawler) for o in gc.get_objects())}))
+"""
+
+
+def test_a_finished_portals_crawler_is_not_kept_in_memory(replica, tmp_path):
+    # A national run builds thousands of crawlers one after the other; each must be freed once its portal is done.
+    args = [str(tmp_path / "x.db"), str(replica.registry), json.dumps({**FAST, "XXGK_PARALLEL_PORTALS": "2"})]
+    done = subprocess.run([sys.executable, "-c", FINISHED_CRAWLERS, *args], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = json.loads(done.stdout.splitlines()[-1])
+    assert counts["portals"] >= 5 and counts["crawlers"] == 0, counts
+
+
 @pytest.mark.browser
 def test_a_javascript_portal_starts_one_chromium_not_one_per_url_scheme(replica, tmp_path):
     # Scrapy builds a download handler per scheme; both share one here (crawler/crawl/listing_browser.py).
