@@ -111,8 +111,8 @@ def start(cmd: list[str]) -> subprocess.Popen:
     )
 
 
-def worker(db: Path, replica, redis_url: str) -> subprocess.Popen:
-    return start(xxgk_crawl(db, replica, redis_url, "--allow-network", "127.0.0.1/32", *portals(replica)))
+def worker(db: Path, replica, redis_url: str, *extra: str) -> subprocess.Popen:
+    return start(xxgk_crawl(db, replica, redis_url, "--allow-network", "127.0.0.1/32", *portals(replica), *extra))
 
 
 def finished(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, dict, str]:
@@ -139,8 +139,11 @@ def assert_every_report_once(replica, db: Path) -> None:
 
 def test_two_workers_share_the_frontier_and_archive_every_report_once(replica, redis, tmp_path):
     db = tmp_path / "xxgk.db"
-    writer = start(xxgk_crawl(db, replica, redis.url, "--writer"))
-    workers = [worker(db, replica, redis.url) for _ in range(2)]
+    # Nobody dies here: the default lease, so that a worker stalled for seconds by a loaded machine (CI) is not
+    # taken for dead and its requests made a second time by the other one.
+    steady = ["-s", "XXGK_REDIS_LEASE_SECONDS=15"]
+    writer = start(xxgk_crawl(db, replica, redis.url, "--writer", *steady))
+    workers = [worker(db, replica, redis.url, *steady) for _ in range(2)]
     shares = []
     for w in workers:
         code, summary, err = finished(w)
