@@ -23,6 +23,7 @@ import pytest
 from support.serving import free_port
 from support.shared import ROOT
 
+from crawler import settings
 from crawler.replica import ReplicaServer
 from storage import Archive
 
@@ -141,7 +142,7 @@ def test_two_workers_share_the_frontier_and_archive_every_report_once(replica, r
     db = tmp_path / "xxgk.db"
     # Nobody dies here: the default lease, so that a worker stalled for seconds by a loaded machine (CI) is not
     # taken for dead and its requests made a second time by the other one.
-    steady = ["-s", "XXGK_REDIS_LEASE_SECONDS=15"]
+    steady = ["-s", f"XXGK_REDIS_LEASE_SECONDS={settings.XXGK_REDIS_LEASE_SECONDS}"]
     writer = start(xxgk_crawl(db, replica, redis.url, "--writer", *steady))
     workers = [worker(db, replica, redis.url, *steady) for _ in range(2)]
     shares = []
