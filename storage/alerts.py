@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from storage.agencies import Agencies
 from storage.clock import utcnow
-from storage.db import sqlite3, transaction
+from storage.db import placeholders, sqlite3, transaction
 from storage.records import AlertRecord
 
 _REPORT_COLUMNS = """r.id AS report_id, r.year, r.sha256, r.source_url, r.page_url, r.portal_id,
@@ -90,8 +90,8 @@ class Alerts:
         return _alert_record(row) if row else None
 
     def states(self, kind: str) -> dict[str, str]:
-        """fingerprint → state of every alert of `kind`."""
-        return dict(self.conn.execute("SELECT fingerprint, state FROM alerts WHERE kind = ?", (kind,)).fetchall())
+        """fingerprint → state of every alert of `kind`, oldest alert first."""
+        return dict(self.conn.execute("SELECT fingerprint, state FROM alerts WHERE kind = ? ORDER BY id", (kind,)))
 
     def in_state(self, kind: str, state: str) -> list[AlertRecord]:
         rows = self.conn.execute("SELECT * FROM alerts WHERE kind = ? AND state = ? ORDER BY id", (kind, state))
@@ -156,9 +156,9 @@ class Alerts:
         ids = list(alert_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                f"SELECT alert_id, target, sent_state FROM alert_targets WHERE status = 'sent' AND alert_id IN ({marks})",
+                "SELECT alert_id, target, sent_state FROM alert_targets WHERE status = 'sent' "
+                f"AND alert_id IN ({placeholders(chunk)})",
                 chunk,
             )
             for alert_id, target, sent_state in rows:
@@ -199,14 +199,15 @@ class Alerts:
             )
 
     # --- what alerts are made from ------------------------------------------------------------
-    def failing_findings(self, rule_prefixes: Iterable[str]) -> list[dict[str, Any]]:
-        """Every failing finding of the given rule families, with its report's agency and place."""
+    def failing_findings(self, rule_prefixes: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """Every failing finding of the given rule families, with its report's agency and place, one at a time:
+        a national archive has hundreds of thousands, and as a list they held ≈ 500 MB."""
         prefixes = list(rule_prefixes)
         rule_filter = " OR ".join("f.rule LIKE ?" for _ in prefixes)
         rows = self.conn.execute(
             _FINDING_SELECT + f" WHERE f.status = 'fail' AND ({rule_filter})", [p + "%" for p in prefixes]
         )
-        return [dict(r) for r in rows.fetchall()]
+        return (dict(r) for r in rows)
 
     def finding_context(self, report_id: int | None, finding_fingerprint: str | None) -> dict[str, Any] | None:
         """The latest finding with this fingerprint on the report, with the report's context."""

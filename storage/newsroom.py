@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from storage.db import sqlite3
+from storage.db import placeholders, sqlite3
 
 Row = dict[str, Any]
 # Verdicts a person can publish (on time, late, missing) as against "we could not tell" or "not due yet".
@@ -122,8 +122,7 @@ LEFT JOIN evidence e ON e.id = d.evidence_id
 def _deadline_filter(year: int | None, province: str, statuses: tuple[str, ...]) -> tuple[str, str, tuple]:
     """The join and WHERE of a deadline list. Without a province the year's verdicts are read first (CROSS JOIN
     keeps that order: the planner would walk every agency); with one, the province's agencies."""
-    marks = ",".join("?" * len(statuses))
-    where = f"WHERE d.status IN ({marks})"
+    where = f"WHERE d.status IN ({placeholders(statuses)})"
     params: tuple = tuple(statuses)
     if year is not None:
         where += " AND d.year = ?"
@@ -211,7 +210,7 @@ def printed(conn, wanted: list[tuple[int, list[str]]]) -> list[dict[str, str | N
             found = {r["key"]: r["raw"] for r in _rows(
                 conn,
                 f"SELECT k.key, c.raw FROM cells c JOIN cell_keys k ON k.id = c.key_id "
-                f"WHERE c.report_id = ? AND c.key_id IN ({','.join('?' * len(marks))})",
+                f"WHERE c.report_id = ? AND c.key_id IN ({placeholders(marks)})",
                 (report_id, *marks),
             )}
         out.append({k: found.get(k) for k in keys})

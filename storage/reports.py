@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from crawler.model import PUBLISHED_SOURCES, CellValue, Finding, IncomingDocument, ParsedReport
 from storage.agencies import AGENCY_COPIES, Agencies
 from storage.clock import http_date, utcnow
-from storage.db import sqlite3, transaction
+from storage.db import placeholders, sqlite3, transaction
 from storage.documents import Documents
 from storage.figures import FIGURES, key_figures
 from storage.records import IngestResult, ReportWrite, StoredReport
@@ -484,11 +484,14 @@ class Reports:
             for r in rows
         ]
 
-    def finding_states(self, scope: str) -> dict[int, list[tuple[str, str, str]]]:
-        """report id → (fingerprint, status, message) of every finding `scope` wrote, to skip rewriting them."""
+    def finding_states(self, scope: str, report_ids: Sequence[int]) -> dict[int, list[tuple[str, str, str]]]:
+        """report id → (fingerprint, status, message) of every finding `scope` wrote on these reports, to skip
+        rewriting them."""
         out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
         for row in self.conn.execute(
-            "SELECT report_id, fingerprint, status, message FROM findings WHERE scope = ?", (scope,)
+            "SELECT report_id, fingerprint, status, message FROM findings "
+            f"WHERE report_id IN ({placeholders(report_ids)}) AND scope = ?",
+            (*report_ids, scope),
         ):
             out[row[0]].append(tuple(row[1:]))
         return out
@@ -570,14 +573,14 @@ class Reports:
             out[report_id].update(json.loads(cells or "[]"))
         return {report_id: frozenset(keys) for report_id, keys in out.items()}
 
-    def values_for_keys(self, keys: Iterable[str]) -> dict[int, dict[str, Any]]:
-        """report id → {key: value} for the given cell keys of every report, in one query."""
+    def values_for_keys(self, keys: Iterable[str], report_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """report id → {key: value} for the given cell keys of these reports, in one query."""
         keys = sorted(keys)
         out: dict[int, dict[str, Any]] = defaultdict(dict)
-        marks = ",".join("?" * len(keys))
         rows = self.conn.execute(
-            f"SELECT c.report_id, k.key, c.value FROM cells c JOIN cell_keys k ON k.id = c.key_id WHERE k.key IN ({marks})",
-            keys,
+            "SELECT c.report_id, k.key, c.value FROM cells c JOIN cell_keys k ON k.id = c.key_id "
+            f"WHERE c.report_id IN ({placeholders(report_ids)}) AND k.key IN ({placeholders(keys)})",
+            (*report_ids, *keys),
         )
         for report_id, key, value in rows:
             out[report_id][key] = value

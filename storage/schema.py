@@ -47,6 +47,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "0006_verdicts.sql"),
     Migration(7, "0007_version_cells.sql"),
     Migration(8, "0008_portal_columns.sql"),
+    Migration(9, "0009_reports_portal.sql"),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -40,6 +40,7 @@ from storage import Archive, StoredReport
 from storage.clock import utcnow
 
 CROSS_YEAR_SCOPE = "cross_year"
+CROSS_YEAR_BATCH = 500  # reports whose cells and findings the cross-year check holds at once (whole agencies)
 
 Capture = Callable[..., list[screenshot.Shot]]  # crawler.monitor.screenshot.capture
 
@@ -103,34 +104,53 @@ class CheckSummary:
 def check_cross_year(archive: Archive) -> tuple[int, Counter]:
     """Write the cross_year findings of every parsed report (an empty set clears stale ones).
 
-    Reads only the cells the cross-year rules use, in one query, and rewrites a report's findings
-    only when they changed (or it was never checked), so a daily run over a large archive is cheap.
+    Reads only the cells the cross-year rules use, a batch of agencies at a time (a national archive's cells and
+    findings do not fit in memory at once), and rewrites a report's findings only when they changed (or it was
+    never checked), so a daily run over a large archive is cheap.
     """
     by_agency: dict[int | None, list[StoredReport]] = defaultdict(list)
     reports = archive.reports.list(parse_status="ok")
     for r in reports:
         by_agency[r.agency_id].append(r)
-    cells = archive.reports.values_for_keys(cross_year_keys())
     ocr = archive.reports.cells_named_by(OCR_RULE)  # a difference over OCR'd figures asks for a human look
-    before = archive.reports.finding_states(CROSS_YEAR_SCOPE)
     unchecked = archive.reports.unchecked_ids()
     counts: Counter = Counter()
     with archive.transaction():  # one commit for the whole archive, not one per report
-        for agency_id, group in by_agency.items():
-            years = {r.year: r for r in group if r.year is not None}
-            for r in group:
-                prev = years.get(r.year - 1) if agency_id is not None and r.year is not None else None
-                findings = []
-                if prev is not None:
-                    findings = cross_year_findings(
-                        YearReport(prev.year, prev.template, cells.get(prev.id, {}), ocr.get(prev.id, frozenset())),
-                        YearReport(r.year, r.template, cells.get(r.id, {}), ocr.get(r.id, frozenset())),
-                    )
-                counts.update(f.status for f in findings)
-                now = sorted((f.fingerprint, f.status, f.message) for f in findings)
-                if r.id in unchecked or now != sorted(before.get(r.id, [])):
-                    archive.reports.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
+        for batch in _agency_batches(by_agency, CROSS_YEAR_BATCH):
+            ids = [r.id for _, group in batch for r in group]
+            cells = archive.reports.values_for_keys(cross_year_keys(), ids)
+            before = archive.reports.finding_states(CROSS_YEAR_SCOPE, ids)
+            for agency_id, group in batch:
+                years = {r.year: r for r in group if r.year is not None}
+                for r in group:
+                    prev = years.get(r.year - 1) if agency_id is not None and r.year is not None else None
+                    findings = []
+                    if prev is not None:
+                        findings = cross_year_findings(
+                            YearReport(prev.year, prev.template, cells.get(prev.id, {}), ocr.get(prev.id, frozenset())),
+                            YearReport(r.year, r.template, cells.get(r.id, {}), ocr.get(r.id, frozenset())),
+                        )
+                    counts.update(f.status for f in findings)
+                    now = sorted((f.fingerprint, f.status, f.message) for f in findings)
+                    if r.id in unchecked or now != sorted(before.get(r.id, [])):
+                        archive.reports.write_findings(r.id, findings, scope=CROSS_YEAR_SCOPE)
     return len(reports), counts
+
+
+def _agency_batches(
+    by_agency: dict[int | None, list[StoredReport]], size: int
+) -> Iterator[list[tuple[int | None, list[StoredReport]]]]:
+    """Whole agencies, about `size` reports at a time (an agency is never split: its years are compared)."""
+    batch: list[tuple[int | None, list[StoredReport]]] = []
+    held = 0
+    for agency_id, group in by_agency.items():
+        batch.append((agency_id, group))
+        held += len(group)
+        if held >= size:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def expected_reporters(archive: Archive, registry: Registry) -> list[Expected]:

@@ -78,12 +78,12 @@ def test_the_archive_lists_no_data_alert_for_an_ocr_report(hongze, tmp_path):
     with Archive(tmp_path / "x.db") as archive:
         text_layer = replace(report, findings=report.findings + run_document_rules(report))
         ingest_parsed(archive, IncomingDocument(data, url="https://example.gov.cn/2023.pdf"), text_layer)
-        assert archive.alerts.failing_findings(DATA_RULE_PREFIXES)
+        assert list(archive.alerts.failing_findings(DATA_RULE_PREFIXES))
     with Archive(tmp_path / "y.db") as archive:
         scanned = _ocr(report, report.cells, text=True)
         scanned.findings += run_document_rules(scanned)
         ingest_parsed(archive, IncomingDocument(data, url="https://example.gov.cn/2023.pdf"), scanned)
-        assert not archive.alerts.failing_findings(DATA_RULE_PREFIXES)
+        assert not list(archive.alerts.failing_findings(DATA_RULE_PREFIXES))
 
 
 def test_a_cross_year_difference_over_ocr_figures_asks_for_a_human_look():
