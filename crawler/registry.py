@@ -8,7 +8,9 @@ agency's own domains, and who reports there.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +137,14 @@ def load_registry(path: str | Path | None = None) -> Registry:
     registry, problems = check_registry(path)
     if registry is None:
         raise RegistryError(problems)
-    return registry
+    # Read back from a compact copy. Parsing a national registry (3,000 portals) builds a YAML node tree and
+    # schema models of ≈ 170 MB, and the few MB of Registry made among them kept ≈ 190 MB of it in every process
+    # that loads the registry (CPython's allocator returns an arena to the system only once it is empty). With
+    # all of it freed first, the copy is made in fresh memory: ≈ 35 MB above a bare interpreter.
+    compact = pickle.dumps(registry, pickle.HIGHEST_PROTOCOL)
+    del registry
+    gc.collect()
+    return pickle.loads(compact)
 
 
 def parse_registry(data: Any, name: str = "registry") -> Registry:

@@ -168,3 +168,56 @@ def test_the_bundled_registry_is_backed_by_evidence_and_unverified():
         for e in (*p.evidence, *(e for a in p.agencies for e in a.evidence)):
             assert e.kind == "saved_page" and e.note
             assert host_in(urlsplit(e.source).hostname or "", p.domains), (p.id, e.source)  # a page of this portal
+
+
+NATIONAL_LOAD = """
+import sys
+from pathlib import Path
+
+def rss_mb():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 // 2**20
+
+from crawler.registry import load_registry  # the imports are not what is measured
+import pydantic, yaml  # noqa: F401
+before = rss_mb()
+registry = load_registry(sys.argv[1])
+print(len(registry.portals), sum(len(p.agencies) for p in registry.portals), rss_mb() - before)
+"""
+
+
+def test_a_national_registry_costs_its_size_in_memory_not_its_parse(tmp_path):
+    """3,000 portals × 6 agencies (a 5 MB file): its parse takes ≈ 170 MB; the loaded registry must not keep it
+    (it kept ≈ 190 MB in every process that loads the registry)."""
+    import subprocess
+    import sys
+
+    lines = ["portals:"]
+    for n in range(3000):
+        host = f"127.10.{n // 250}.{n % 250 + 1}"
+        lines += [
+            f"  - id: p{n:04d}",
+            f"    name: 第{n}县人民政府",
+            "    cms: trs",
+            f"    start_url: http://{host}/zwgk/zfxxgknb/index.html",
+            f"    domains: [{host}]",
+            "    agencies:",
+        ]
+        for dept in ("人民政府", "教育局", "民政局", "财政局", "交通运输局", "农业农村局"):
+            kind = "government" if dept == "人民政府" else "department"
+            lines += [
+                f"      - name: 第{n}县{dept}",
+                f"        kind: {kind}",
+                "        province: 河北省",
+                f"        county: 第{n}县",
+                "        level: county",
+                f"        listing_url: http://{host}/zwgk/zfxxgknb/index.html",
+                "        first_year: 2019",
+            ]
+    path = tmp_path / "national.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-c", NATIONAL_LOAD, str(path)], capture_output=True, text=True, timeout=120, check=True
+    )
+    portals, agencies, grew = map(int, out.stdout.split())
+    assert (portals, agencies) == (3000, 18000)
+    assert grew < 60, f"loading the registry kept {grew} MB"
