@@ -212,6 +212,7 @@ class NationalWorld:
         # `base` only places the generic family's trap links: on 127.0.0.1's neighbour, a private address the
         # crawl refuses (the national portals are allowed 127.10.0.0/16 only).
         builder(site, p.portal, pubs, assets, TRAP_BASE, epoch)
+        sites.add_navigation(site, p.portal)
         return site
 
     # --- the registry ---------------------------------------------------------------------------------------

@@ -134,19 +134,24 @@ def build_site(published: list[Published], assets: Assets, base: str, epoch: int
         elif p.id == "demo-dadukou":
             builder = BUILDERS["generic"]
         builder(site, p, pubs, assets, base, epoch)
-        # The pages every portal's navigation links, so that the chrome leads somewhere, as on a real portal.
-        for path, title in (
-            ("/index.html", p.name),
-            ("/zwgk/index.html", "政务公开"),
-            ("/zwfw/index.html", "政务服务"),
-            ("/hdjl/index.html", "互动交流"),
-            ("/sitemap.html", "网站地图"),
-        ):
-            site.routes.setdefault(
-                p.prefix + path,
-                Resource(_page(title, _chrome(p, title, f"<div class='main'><h2>{title}</h2></div>")).encode()),
-            )
+        add_navigation(site, p)
     return site
+
+
+def add_navigation(site: Site, p: Portal) -> None:
+    """The pages every portal's navigation (_chrome) links, where its builder made none, so that the chrome leads
+    somewhere, as on a real portal (a link that answers 404 is a failed listing page to the crawl)."""
+    for path, title in (
+        ("/index.html", p.name),
+        ("/zwgk/index.html", "政务公开"),
+        ("/zwfw/index.html", "政务服务"),
+        ("/hdjl/index.html", "互动交流"),
+        ("/sitemap.html", "网站地图"),
+    ):
+        site.routes.setdefault(
+            p.prefix + path,
+            Resource(_page(title, _chrome(p, title, f"<div class='main'><h2>{title}</h2></div>")).encode()),
+        )
 
 
 def _expect(site: Site, pub: Published, url: str, page: str, source: str, published_at: date | None = None) -> None:
