@@ -28,10 +28,9 @@ from datetime import date
 from crawler.alerts import messages as msg
 from crawler.monitor.checks import DeadlineResult
 from crawler.registry import Agency, Registry
-from crawler.rules.deadline import beijing, in_alert_cycle, resolve_kind
+from crawler.rules.deadline import in_alert_cycle, resolve_kind
 from crawler.rules.titles import COLUMN_MOVED, DATA_RULE_PREFIXES, rule_title
 from storage import Archive
-from storage.columns import ColumnMove
 
 FAILED_PORTAL_STATUSES = ("unreachable", "error", "failed", "timeout")
 DEFAULT_UNREACHABLE_RUNS = 3
@@ -331,41 +330,10 @@ def queue_column_alerts(archive: Archive, registry: Registry) -> Counter:
         if move.old.gone_reason == "registry":
             continue
         fp = f"health|column|{move.old.portal_id}|{move.new.id}"
-        m = _column_moved(names.get(move.old.portal_id, move.old.portal_id), move)
+        m = msg.column_moved(names.get(move.old.portal_id, move.old.portal_id), move, rule_title(COLUMN_MOVED))
         tags = ["health", move.old.portal_id, "column_moved"]
         counts[_upsert_health(archive, fp, "column_moved", tags, m)] += 1
     return counts
-
-
-_COLUMN_GONE = {
-    "http_404": "原地址返回404（页面不存在）",
-    "http_410": "原地址返回410（已删除）",
-    "not_holding": "原栏目中已没有该门户已存档的任何年报",
-}
-
-
-def _column_moved(portal: str, move: ColumnMove) -> msg.Message:
-    old, new = move.old, move.new
-    if new.found_from and new.link_text:
-        how = (
-            f"从首页{msg.link(msg.escape(new.home_url), new.home_url)}出发，"
-            f"在{msg.link(msg.escape(new.found_from), new.found_from)}找到链接“{msg.escape(new.link_text)}”"
-        )
-    else:
-        how = f"首页{msg.link(msg.escape(new.home_url), new.home_url)}本身列有年报"
-    found_at = beijing(new.found_at).strftime("%Y-%m-%d %H:%M（北京时间）")
-    fields = [
-        ("门户", msg.link(msg.escape(portal), new.home_url)),
-        ("原栏目", f"{msg.link(msg.escape(old.url), old.url)}：{_COLUMN_GONE.get(old.gone_reason or '', '已失效')}"),
-        ("新栏目", msg.link(msg.escape(new.url), new.url)),
-        ("发现方式", how),
-        ("发现时所见年报链接", f"{new.reports}条" if new.reports is not None else ""),
-        ("发现时间", found_at),
-    ]
-    return msg.Message(
-        f"【{rule_title(COLUMN_MOVED)}】{msg.escape(portal)}",
-        "\n".join(f"**{name}**：{value}" for name, value in fields if value),
-    )
 
 
 def _raised(archive: Archive, fp: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from crawler.rules.deadline import REASON_TEXT, beijing
+from storage.columns import ColumnMove
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]~|])")
 _MD_LINE_START = re.compile(r"^([#>+\-=]|\d+\.)", re.MULTILINE)
@@ -309,6 +310,37 @@ def portal_verified(portal: str, start_url: str | None) -> Message:
 def portal_recovered(portal: str, start_url: str | None) -> Message:
     return Message(
         f"【采集恢复】{escape(portal)}", _lines([("门户", link(escape(portal), start_url)), ("现状", "已恢复正常采集")])
+    )
+
+
+_COLUMN_GONE = {
+    "http_404": "原地址返回404（页面不存在）",
+    "http_410": "原地址返回410（已删除）",
+    "not_holding": "原栏目中已没有该门户已存档的任何年报",
+}
+
+
+def column_moved(portal: str, move: ColumnMove, title: str) -> Message:
+    old, new = move.old, move.new
+    if new.found_from and new.link_text:
+        how = (
+            f"从首页{link(escape(new.home_url), new.home_url)}出发，"
+            f"在{link(escape(new.found_from), new.found_from)}找到链接“{escape(new.link_text)}”"
+        )
+    else:
+        how = f"首页{link(escape(new.home_url), new.home_url)}本身列有年报"
+    return Message(
+        f"【{title}】{escape(portal)}",
+        _lines(
+            [
+                ("门户", link(escape(portal), new.home_url)),
+                ("原栏目", f"{link(escape(old.url), old.url)}：{_COLUMN_GONE.get(old.gone_reason or '', '已失效')}"),
+                ("新栏目", link(escape(new.url), new.url)),
+                ("发现方式", how),
+                ("发现时所见年报链接", f"{new.reports}条" if new.reports is not None else ""),
+                ("发现时间", beijing(new.found_at).strftime("%Y-%m-%d %H:%M（北京时间）")),
+            ]
+        ),
     )
 
 
