@@ -338,7 +338,7 @@ def column_moved(portal: str, move: ColumnMove, title: str) -> Message:
                 ("新栏目", link(escape(new.url), new.url)),
                 ("发现方式", how),
                 ("发现时所见年报链接", f"{new.reports}条" if new.reports is not None else ""),
-                ("发现时间", beijing(new.found_at).strftime("%Y-%m-%d %H:%M（北京时间）")),
+                ("发现时间", beijing_time(new.found_at) or ""),
             ]
         ),
     )

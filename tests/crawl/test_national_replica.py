@@ -1,6 +1,6 @@
-"""The national replay's portals (crawler/replica/national.py, what bench/national.py crawls) lead where a real
-portal's do: the pages every page's navigation links exist, on every CMS family and on the JavaScript portals
-(their 政务公开 link answered 404, a failed listing page in every JS portal's crawl)."""
+"""The national replay's portals (crawler/replica/national.py, what bench/national.py crawls) serve the pages
+their header navigation links (首页, 政务公开, …), on every CMS family and on the JavaScript portals (whose
+政务公开 link answered 404: a failed listing page in every JS portal's crawl)."""
 
 from __future__ import annotations
 
