@@ -138,9 +138,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
     if registry is None:
         raise RegistryError(problems)
     # Read back from a compact copy. Parsing a national registry (3,000 portals) builds a YAML node tree and
-    # schema models of ≈ 170 MB, and the few MB of Registry made among them kept ≈ 190 MB of it in every process
+    # schema models of ≈ 170 MB, and the few MB of Registry made among them kept ≈ 160 MB of it in every process
     # that loads the registry (CPython's allocator returns an arena to the system only once it is empty). With
-    # all of it freed first, the copy is made in fresh memory: ≈ 35 MB above a bare interpreter.
+    # all of it freed first, the copy is made in fresh memory: ≈ 33 MB.
     compact = pickle.dumps(registry, pickle.HIGHEST_PROTOCOL)
     del registry
     gc.collect()

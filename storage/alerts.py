@@ -201,7 +201,8 @@ class Alerts:
     # --- what alerts are made from ------------------------------------------------------------
     def failing_findings(self, rule_prefixes: Iterable[str]) -> Iterator[dict[str, Any]]:
         """Every failing finding of the given rule families, with its report's agency and place, one at a time:
-        a national archive has hundreds of thousands, and as a list they held ≈ 500 MB."""
+        a national archive has hundreds of thousands, and as a list they held ≈ 500 MB. Whoever writes while
+        reading them does so inside one transaction (the cursor reads one snapshot)."""
         prefixes = list(rule_prefixes)
         rule_filter = " OR ".join("f.rule LIKE ?" for _ in prefixes)
         rows = self.conn.execute(

@@ -82,13 +82,16 @@ def queue_data_alerts(archive: Archive, links: Links, cycle: Cycle | None = None
     counts: Counter = Counter()
     now_failing = set()
     known = archive.alerts.states("data")
-    for row in archive.alerts.failing_findings(DATA_RULE_PREFIXES):
-        fp = f"data|{row['report_id']}|{row['fingerprint']}"
-        now_failing.add(fp)
-        if known.get(fp) == "fail":
-            counts["unchanged"] += 1  # already raised: nothing to say again
-            continue
-        counts[_upsert_finding(archive, links, fp, "fail", row, cycle)] += 1
+    # One transaction around the cursor and the writes made while it is read: outside one, each write's own
+    # BEGIN IMMEDIATE would fail at once if another process had committed since the cursor's snapshot.
+    with archive.transaction():
+        for row in archive.alerts.failing_findings(DATA_RULE_PREFIXES):
+            fp = f"data|{row['report_id']}|{row['fingerprint']}"
+            now_failing.add(fp)
+            if known.get(fp) == "fail":
+                counts["unchanged"] += 1  # already raised: nothing to say again
+                continue
+            counts[_upsert_finding(archive, links, fp, "fail", row, cycle)] += 1
     # The raised ones no longer failing, fetched one by one: all of them as records held ≈ 400 MB nationally.
     for fp in [fp for fp, state in known.items() if state == "fail" and fp not in now_failing]:
         alert = archive.alerts.get(fp)

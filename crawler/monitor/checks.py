@@ -118,7 +118,8 @@ def check_cross_year(archive: Archive) -> tuple[int, Counter]:
     with archive.transaction():  # one commit for the whole archive, not one per report
         for batch in _agency_batches(by_agency, CROSS_YEAR_BATCH):
             ids = [r.id for _, group in batch for r in group]
-            cells = archive.reports.values_for_keys(cross_year_keys(), ids)
+            compared = [r.id for agency_id, group in batch if agency_id is not None for r in group]
+            cells = archive.reports.values_for_keys(cross_year_keys(), compared)
             before = archive.reports.finding_states(CROSS_YEAR_SCOPE, ids)
             for agency_id, group in batch:
                 years = {r.year: r for r in group if r.year is not None}
@@ -140,15 +141,18 @@ def check_cross_year(archive: Archive) -> tuple[int, Counter]:
 def _agency_batches(
     by_agency: dict[int | None, list[StoredReport]], size: int
 ) -> Iterator[list[tuple[int | None, list[StoredReport]]]]:
-    """Whole agencies, about `size` reports at a time (an agency is never split: its years are compared)."""
+    """Whole agencies, about `size` reports at a time (an agency is never split: its years are compared). The
+    reports of no known agency are compared with nothing, and come `size` at a time."""
     batch: list[tuple[int | None, list[StoredReport]]] = []
     held = 0
     for agency_id, group in by_agency.items():
-        batch.append((agency_id, group))
-        held += len(group)
-        if held >= size:
-            yield batch
-            batch, held = [], 0
+        parts = [group] if agency_id is not None else [group[i : i + size] for i in range(0, len(group), size)]
+        for part in parts:
+            batch.append((agency_id, part))
+            held += len(part)
+            if held >= size:
+                yield batch
+                batch, held = [], 0
     if batch:
         yield batch
 
