@@ -78,12 +78,14 @@ _INSERT_FINDINGS = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _REPORT_SELECT = "SELECT r.*, r.agency_name AS agency FROM reports r"
-# Every URL a report was read from or linked by: a listing may show any of them.
+# Every URL a report was read from or linked by, and every URL its versions' bytes were fetched at: a listing may
+# show any of them. Gone is judged on where it was last seen (reports.page_url, source_url: see _relocate).
 _PRESENCE = """
 WITH urls(report_id, url) AS (
     SELECT id, page_url FROM reports WHERE page_url IS NOT NULL
     UNION SELECT id, source_url FROM reports
     UNION SELECT report_id, source_url FROM report_versions
+    UNION SELECT v.report_id, d.url FROM report_versions v JOIN document_urls d ON d.sha256 = v.sha256
 ),
 listed AS (
     SELECT u.report_id, e.url, e.portal_id, e.listing_url, max(e.last_listed_run) AS listed_run
@@ -244,6 +246,8 @@ class Reports:
             ).fetchone()
             if seen_version is not None:
                 status = "unchanged"
+                if stored.sha256 == existing["sha256"]:
+                    self._relocate(report_id, doc.url, doc.page_url)
             else:
                 new_version = self._add_version(report_id, row, seen_at)
                 if failure and existing["parse_status"] == "ok":
@@ -324,6 +328,15 @@ class Reports:
         self.conn.execute(
             "UPDATE reports SET last_seen = max(last_seen, ?), published_at = ?, published_source = ?, published_candidates = ? WHERE id = ?",
             (seen_at, merged[best], best, json.dumps(merged), existing["id"]),
+        )
+
+    def _relocate(self, report_id: int, url: str, page_url: str | None) -> None:
+        """The current version found at another URL (a portal that moved its column): the report is where it was
+        last seen, so that its link leads there and a 404 of the old URL does not read as a takedown."""
+        self.conn.execute(
+            "UPDATE reports SET source_url = ?, page_url = coalesce(?, page_url) "
+            "WHERE id = ? AND (source_url IS NOT ? OR page_url IS NOT coalesce(?, page_url))",
+            (url, page_url, report_id, url, page_url),
         )
 
     def _add_version(self, report_id: int, row: _ReportRow, seen_at: str, *, version: int | None = None) -> int:

@@ -126,11 +126,14 @@ def test_every_version_keeps_its_cells_and_text(archive):
 
 
 # --- 【报告被撤下】 -------------------------------------------------------------------------------------------
-def crawl(archive, when: str, *, listed: bool, complete: bool = True, recheck: bool = True, status: str = "ok") -> int:
-    """One crawl of the portal as the crawler records it: the run, the entries its listing showed, its outcome."""
+def crawl(
+    archive, when: str, *, listed: bool, complete: bool = True, recheck: bool = True, status: str = "ok", url=PAGE
+) -> int:
+    """One crawl of the portal as the crawler records it: the run, the entries its listing showed (the report
+    under `url`), its outcome."""
     run = archive.runs.start("crawl", {"recheck": True} if recheck else None, now=when)
     archive.runs.record_portal(run, PORTAL, "running")
-    entries = [(PAGE, LISTING, f"{AGENCY}2020年政府信息公开工作年度报告")] if listed else []
+    entries = [(url, LISTING, f"{AGENCY}2020年政府信息公开工作年度报告")] if listed else []
     entries.append(("http://127.0.0.1:9/zfxxgknb/t2.html", LISTING, f"{AGENCY}2021年政府信息公开工作年度报告"))
     archive.documents.mark_listed(PORTAL, run, entries, now=when)
     archive.runs.record_portal(run, PORTAL, status, pages=1, listing_complete=complete, listing_pages=[LISTING])
@@ -194,6 +197,39 @@ def test_a_report_fetched_during_a_crawl_is_not_absent_from_it(archive):
     crawl(archive, "2021-02-02T01:00:00Z", listed=False)
     archive.documents.mark_seen(PAGE, fetched_at="2021-02-02T01:30:00Z")  # 304 during the second crawl
     assert changes(archive) == Counter()
+
+
+MOVED = "http://127.0.0.1:9/xxgk/2021/t1.html"  # the same page after the portal moved its column
+
+
+@pytest.mark.parametrize("recheck_order", ["old URL rechecked before the move is seen", "after"])
+def test_a_report_the_portal_moved_to_a_new_url_is_not_taken_down(archive, recheck_order):
+    """A CMS revamp: the list now links the same report (the same bytes) at a new URL, and the old URL answers
+    404. The report was not taken down; saying so would be a false accusation."""
+    report_id = listed_report(archive)
+    crawl(archive, "2021-02-01T01:00:00Z", listed=True, url=MOVED)
+    if recheck_order == "after":
+        archive.documents.mark_gone(PAGE, 404, now="2021-02-01T01:20:00Z")
+    moved = ingest(archive, seed_text(), fetched_at="2021-02-01T01:30:00Z", url=MOVED)
+    assert (moved.report_id, moved.status) == (report_id, "unchanged")
+    if recheck_order != "after":
+        archive.documents.mark_gone(PAGE, 404, now="2021-02-01T01:40:00Z")
+    crawl(archive, "2021-02-02T01:00:00Z", listed=True, url=MOVED)  # known and fresh: not fetched again
+    crawl(archive, "2021-02-03T01:00:00Z", listed=True, url=MOVED)
+    assert changes(archive) == Counter()
+    assert archive.reports.get(report_id).source_url == MOVED  # where a journalist finds it now
+
+
+def test_a_listing_that_shows_any_url_the_reports_bytes_were_fetched_at_shows_the_report(archive):
+    """Linked from two places (the county's column and the department's): fetched at both, it was last seen at
+    the other one, and this portal's listing still shows it under the first."""
+    report_id = listed_report(archive)
+    ingest(archive, seed_text(), fetched_at="2021-02-01T01:30:00Z", url=MOVED)
+    ingest(archive, seed_text(), fetched_at="2021-02-01T01:40:00Z", url="http://127.0.0.1:9/bm/t1.html")
+    for day in ("02", "03", "04"):
+        crawl(archive, f"2021-02-{day}T01:00:00Z", listed=True, url=MOVED)
+    assert changes(archive) == Counter()
+    assert archive.reports.get(report_id).source_url == "http://127.0.0.1:9/bm/t1.html"
 
 
 def test_a_report_no_listing_ever_showed_is_never_judged_absent(archive):
