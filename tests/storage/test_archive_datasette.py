@@ -116,6 +116,8 @@ def test_late_or_missing_names_agencies_with_evidence(served):
     )
     page = get(ds, "/xxgk/late_or_missing?year=2020").text
     assert f'href="/-/original/{shot_sha}"' in page  # one click to the screenshot
+    every_year = rows(ds, "/xxgk/late_or_missing.json?_shape=array&year=&province=")  # left blank: all years
+    assert {(r["agency"], r["year"]) for r in found} <= {(r["agency"], r["year"]) for r in every_year}
 
 
 def test_inconsistent_shows_the_numbers(served):
