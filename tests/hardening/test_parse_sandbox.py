@@ -30,9 +30,9 @@ from crawler.parsing import sandbox
 TEXT = "某市人民政府2023年政府信息公开工作年度报告".encode()
 
 
-def _long_report() -> bytes:
-    """A seed with 7 MB of notes after it: a fresh worker cannot parse it in a megabyte more."""
-    return seed_paths()[0].read_bytes() + ("\n" + "附注" * 60).encode() * 20_000
+def _long_report(lines: int = 20_000) -> bytes:
+    """A seed with 7 MB of notes after it (by default): a fresh worker cannot parse it in a megabyte more."""
+    return seed_paths()[0].read_bytes() + ("\n" + "附注" * 60).encode() * lines
 
 
 @pytest.fixture(autouse=True)
@@ -193,16 +193,17 @@ def test_the_archive_worker_survives_a_parse_that_dies(tmp_path, monkeypatch):
     from crawler.crawl.writer import ArchiveWriter, ingest_report
 
     monkeypatch.setenv("XXGK_PARSE_MEMORY_MB", "1")
-    data = _long_report()
     writer = ArchiveWriter(tmp_path / "xxgk.db", workers=1)
     try:
 
-        async def write(url: str) -> dict:
+        async def write(url: str, data: bytes) -> dict:
             return await writer.run(ingest_report, IncomingDocument(data, url=url), key="one")
 
-        first = asyncio.run(write("http://www.example.gov.cn/a.txt"))
+        first = asyncio.run(write("http://www.example.gov.cn/a.txt", _long_report()))
         workers = set(writer.executors[0]._processes)
-        second = asyncio.run(write("http://www.example.gov.cn/b.txt"))
+        # Three times as long: the heap the first one's bytes left free in the worker (malloc keeps it) is
+        # the child's too, and may be enough for a document of the same size.
+        second = asyncio.run(write("http://www.example.gov.cn/b.txt", _long_report(60_000)))
         assert first["parse_reason"] == second["parse_reason"] == "too_large"
         assert set(writer.executors[0]._processes) == workers  # the same worker, alive
     finally:
