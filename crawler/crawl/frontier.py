@@ -89,7 +89,9 @@ class MemoryDupeFilter(RFPDupeFilter):
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(None, debug=crawler.settings.getbool("DUPEFILTER_DEBUG"), fingerprinter=crawler.request_fingerprinter)
+        return cls(
+            None, debug=crawler.settings.getbool("DUPEFILTER_DEBUG"), fingerprinter=crawler.request_fingerprinter
+        )
 
 
 def _remove_stale(root: Path) -> None:
@@ -153,6 +155,13 @@ return n
 """
 
 
+# Seen-check and push in one step: a worker killed between the two would leave a request marked seen that is in
+# no frontier, and the listing that yielded it, made again by another worker, would not yield it again.
+_PUSH_UNSEEN = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
 _PENDING = "return redis.call('ZCARD', KEYS[1]) + redis.call('HLEN', KEYS[2])"
 _RELEASE = "redis.call('HDEL', KEYS[1], ARGV[1]); return redis.call('HDEL', KEYS[2], ARGV[1])"
 
@@ -168,6 +177,7 @@ class LeasedQueue(redis_queue.PriorityQueue):
         self._reclaim = server.register_script(_RECLAIM)
         self._pending = server.register_script(_PENDING)
         self._release = server.register_script(_RELEASE)
+        self._push_unseen = server.register_script(_PUSH_UNSEEN)
 
     def _encode_request(self, request):
         # The JS-listing page hook is a method of this worker's BrowserGate: not serialisable, and every worker
@@ -184,6 +194,11 @@ class LeasedQueue(redis_queue.PriorityQueue):
         if request.meta.get("playwright"):
             request.meta["playwright_page_init_callback"] = self.spider.browser_gate.confine_page
         return request
+
+    def push_unseen(self, request, seen_key: str, fingerprint: str) -> bool:
+        """Push `request` unless `fingerprint` is in the set `seen_key` (which it joins); False when it was."""
+        data = self._encode_request(request)
+        return bool(self._push_unseen(keys=[self.key, seen_key], args=[fingerprint, -request.priority, data]))
 
     def pop_leased(self, lease: str):
         data = self._pop(keys=[self.key, self.leases, self.scores], args=[lease])
@@ -263,21 +278,24 @@ class RedisScheduler(redis_scheduler.Scheduler):
         return result
 
     def enqueue_request(self, request) -> bool:
-        """A fresh listing or navigation request goes through the shared dupefilter even when the spider marked
-        it dont_filter (its own once-per-crawl check is per process: every worker starts every portal). A
-        document request is left alone, as in one process (its chain must get an answer), and so is a request
-        back from the downloader (a redirect, a retry): it still holds the lease of the one popped, released
-        once the new request is in the frontier."""
+        """A fresh request goes through the shared dupefilter even when the spider marked it dont_filter: the
+        spider's own once-per-crawl checks are per process, and every worker starts every portal and may meet
+        the same report page on two listing pages (`index.html` and `index.html?page=1`) another worker walks.
+        Two requests are left alone: an attachment in its report page's chain (the chain must get an answer,
+        and its page is made by one worker only), and a request back from the downloader (a redirect, a retry:
+        it still holds the lease of the one popped, released once the new request is in the frontier)."""
         lease = request.meta.pop(LEASE_META, None)
         try:
-            shared = lease is None and not request.meta.get("xxgk_document")
-            if (shared or not request.dont_filter) and self.df.request_seen(request):
-                self.df.log(request, self.spider)
-                return False
-            if self.stats:
+            if lease is None and "xxgk_chain" not in request.meta or not request.dont_filter:
+                pushed = self.queue.push_unseen(request, self.df.key, self.df.request_fingerprint(request))
+                if not pushed:
+                    self.df.log(request, self.spider)
+            else:
+                self.queue.push(request)
+                pushed = True
+            if pushed and self.stats:
                 self.stats.inc_value("scheduler/enqueued/redis")
-            self.queue.push(request)
-            return True
+            return pushed
         finally:
             if lease is not None:
                 self.queue.release(lease)
