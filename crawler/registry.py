@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -133,7 +134,15 @@ def check_registry(path: str | Path | None = None) -> tuple[Registry | None, lis
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
-    """The registry at `path` (default: $XXGK_REGISTRY or the bundled file). Raises RegistryError."""
+    """The registry at `path` (default: $XXGK_REGISTRY or the bundled file). Raises RegistryError.
+
+    Read once per process while the file's bytes stay the same: `xxgk crawl` checks the registry before it
+    starts and Scrapy's spider loader reads it again, and a national one takes seconds to build (a Registry is
+    frozen, so every caller can hold the same one)."""
+    global _loaded
+    key = _content_key(registry_path(path))
+    if key is not None and _loaded is not None and _loaded[0] == key:
+        return _loaded[1]
     registry, problems = check_registry(path)
     if registry is None:
         raise RegistryError(problems)
@@ -143,8 +152,23 @@ def load_registry(path: str | Path | None = None) -> Registry:
     # all of it freed first, the copy is made in fresh memory: ≈ 33 MB.
     compact = pickle.dumps(registry, pickle.HIGHEST_PROTOCOL)
     del registry
+    _loaded = None
     gc.collect()
-    return pickle.loads(compact)
+    registry = pickle.loads(compact)
+    if key is not None:
+        _loaded = (key, registry)
+    return registry
+
+
+_loaded: tuple[tuple[str, str], Registry] | None = None  # (path, SHA-256 of its bytes), the registry built
+
+
+def _content_key(path: Path) -> tuple[str, str] | None:
+    try:
+        with path.open("rb") as f:
+            return str(path.resolve()), hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None  # check_registry says what is wrong with it
 
 
 def parse_registry(data: Any, name: str = "registry") -> Registry:

@@ -84,6 +84,19 @@ def test_a_domain_string_is_refused_not_split_into_characters(write):
     assert load_registry(write(GOOD)).portals[0].domains == ("127.0.0.1",)
 
 
+def test_a_registry_is_built_once_per_process_until_its_file_changes(write):
+    """`xxgk crawl` reads the registry and so does Scrapy's spider loader: the second read is the same object;
+    a changed file (even of the same size) is read again, and a broken one still raises."""
+    path = write(GOOD)
+    first = load_registry(path)
+    assert load_registry(path) is first
+    path.write_text(GOOD.replace("某市人民政府, kind", "某县人民政府, kind"), encoding="utf-8")
+    assert load_registry(path).portals[0].agencies[0].name == "某县人民政府"
+    path.write_text(GOOD.replace("cms: generic", "cms: nosuch"), encoding="utf-8")
+    with pytest.raises(RegistryError):
+        load_registry(path)
+
+
 def test_registry_error_is_the_first_problem_and_counts_the_rest(write):
     path = write(GOOD.replace("cms: generic", "cms: nosuch").replace("kind: government}", "kind: govt}"))
     with pytest.raises(RegistryError) as e:
