@@ -81,10 +81,10 @@ def queue_data_alerts(archive: Archive, links: Links, cycle: Cycle | None = None
     cycle = cycle or Cycle(date.today())
     counts: Counter = Counter()
     now_failing = set()
-    known = archive.alerts.states("data")
     # One transaction around the cursor and the writes made while it is read: outside one, each write's own
     # BEGIN IMMEDIATE would fail at once if another process had committed since the cursor's snapshot.
     with archive.transaction():
+        known = archive.alerts.states("data")
         for row in archive.alerts.failing_findings(DATA_RULE_PREFIXES):
             fp = f"data|{row['report_id']}|{row['fingerprint']}"
             now_failing.add(fp)
@@ -95,6 +95,8 @@ def queue_data_alerts(archive: Archive, links: Links, cycle: Cycle | None = None
     # The raised ones no longer failing, fetched one by one: all of them as records held ≈ 400 MB nationally.
     for fp in [fp for fp, state in known.items() if state == "fail" and fp not in now_failing]:
         alert = archive.alerts.get(fp)
+        if alert is None or alert.state != "fail":
+            continue  # another check got there first
         before = alert.payload
         ctx = archive.alerts.finding_context(alert.report_id, before.get("finding"))
         if ctx is None:  # the rule no longer applies to the new version (e.g. another template): say so
@@ -110,9 +112,7 @@ def queue_data_alerts(archive: Archive, links: Links, cycle: Cycle | None = None
 
 
 def _upsert_finding(archive: Archive, links: Links, fp: str, state: str, ctx: dict, cycle: Cycle) -> str:
-    existing = archive.alerts.get(fp)
-    if existing and existing.state == state:
-        return "unchanged"
+    """Alert `fp` into `state`, which its callers know it is not in (from the states read at the start)."""
     push = cycle.pushes_report(ctx["agency"], ctx["agency_kind"], ctx["year"])
     title = rule_title(ctx["rule"])
     make = msg.inconsistent if state == "fail" else msg.corrected
