@@ -31,7 +31,7 @@ def seed_text() -> str:
     return next(p for p in seed_paths() if expected_for(p)["agency"] == AGENCY).read_text(encoding="utf-8")
 
 
-def ingest(archive, text: str, fetched_at: str = "2021-01-22T02:00:00Z", url: str = PAGE):
+def ingest(archive, text: str, fetched_at: str = "2021-01-22T02:00:00Z", url: str = PAGE, year: int = 2020):
     return write_path.ingest(
         archive,
         IncomingDocument(
@@ -41,7 +41,7 @@ def ingest(archive, text: str, fetched_at: str = "2021-01-22T02:00:00Z", url: st
             portal_id=PORTAL,
             page_url=url,
             agency=AGENCY,
-            year=2020,
+            year=year,
             published_at="2021-01-21",
             published_source="visible",
         ),
@@ -230,6 +230,19 @@ def test_a_listing_that_shows_any_url_the_reports_bytes_were_fetched_at_shows_th
         crawl(archive, f"2021-02-{day}T01:00:00Z", listed=True, url=MOVED)
     assert changes(archive) == Counter()
     assert archive.reports.get(report_id).source_url == "http://127.0.0.1:9/bm/t1.html"
+
+
+def test_bytes_that_are_two_reports_do_not_lend_one_the_others_listing(archive):
+    """One file posted as two years' reports (a placeholder, a copy): two whole-listing crawls show only the
+    2019 report's URL. That URL is the 2019 report's, and the 2020 one is no longer listed."""
+    report_id = listed_report(archive)
+    other = "http://127.0.0.1:9/zfxxgknb/t0.html"
+    assert ingest(archive, seed_text(), url=other, year=2019).report_id != report_id
+    crawl(archive, "2021-02-01T01:00:00Z", listed=True, url=other)
+    crawl(archive, "2021-02-02T01:00:00Z", listed=True, url=other)
+    assert changes(archive) == Counter(taken_down=1)
+    (alert,) = alerts(archive, "taken_down")
+    assert alert.fingerprint == takedown_fingerprint(report_id) and alert.payload["reason"] == "not_listed"
 
 
 def test_a_report_no_listing_ever_showed_is_never_judged_absent(archive):
