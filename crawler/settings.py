@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 from crawler.browser import CHROMIUM_PATH, CONFINED_CHROMIUM_ARGS, CONFINED_CONTEXT
 
 BOT_NAME = "xxgk"
@@ -75,6 +77,9 @@ DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's list, and a JavaScript listing whose page did not load in time (Playwright's TimeoutError is no
+# OSError): in the national replay's distributed first crawl a loaded machine made all five miss 30 s once.
+RETRY_EXCEPTIONS = [*_scrapy_defaults.RETRY_EXCEPTIONS, "playwright.async_api.TimeoutError"]
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = True  # some Hanweb sites set an anti-bot cookie on the column page before dataproxy answers
 # The name is looked up again where the connection is made, and a private answer is refused there too: a name

@@ -25,7 +25,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.max_retry_after = settings.getfloat("XXGK_MAX_RETRY_AFTER", 600.0)
 
     async def process_request(self, request: Request):
-        wait = request.meta.get("xxgk_retry_at", 0) - time.monotonic()
+        # Wall-clock time, not monotonic: in a distributed crawl the retry may be popped by another machine,
+        # whose monotonic clock counts from its own boot.
+        wait = request.meta.get("xxgk_retry_at", 0) - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         return None
@@ -51,7 +53,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay is None:
             n = retry.meta.get("retry_times", 1)
             delay = min(self.cap, self.base * 2 ** (n - 1)) * random.uniform(0.8, 1.2)
-        retry.meta["xxgk_retry_at"] = time.monotonic() + delay
+        retry.meta["xxgk_retry_at"] = time.time() + delay
         self.crawler.stats.inc_value("xxgk/retry_backoff_seconds", round(delay, 2))
         return retry
 
