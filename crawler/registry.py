@@ -133,6 +133,9 @@ def check_registry(path: str | Path | None = None) -> tuple[Registry | None, lis
     return _build(source)
 
 
+_loaded: tuple[tuple[str, str], Registry] | None = None  # (path, SHA-256 of its bytes), the registry built
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     """The registry at `path` (default: $XXGK_REGISTRY or the bundled file). Raises RegistryError.
 
@@ -158,9 +161,6 @@ def load_registry(path: str | Path | None = None) -> Registry:
     if key is not None:
         _loaded = (key, registry)
     return registry
-
-
-_loaded: tuple[tuple[str, str], Registry] | None = None  # (path, SHA-256 of its bytes), the registry built
 
 
 def _content_key(path: Path) -> tuple[str, str] | None:

@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.model import PUBLISHED_SOURCES, CellValue, Finding, IncomingDocument, ParsedReport
@@ -655,44 +655,33 @@ class Reports:
         # reports for every report (10^10 steps nationally), where 3.40 builds an index.
         listed = {r["report_id"]: r for r in self.conn.execute(_LISTED)}
         gone = {r["report_id"]: r for r in self.conn.execute(_GONE)}
-        ids = listed.keys() | gone.keys()
-        rows = []
+        found = []
         for report in self.conn.execute("SELECT id, portal_id, last_seen FROM reports ORDER BY id"):
-            if report["id"] not in ids:
-                continue
             entry, dead = listed.get(report["id"]), gone.get(report["id"])
-            rows.append(
-                {
-                    "id": report["id"],
-                    "portal_id": (entry and entry["portal_id"]) or report["portal_id"],
-                    "last_seen": report["last_seen"],
-                    "listed_url": entry and entry["url"],
-                    "listing_url": entry and entry["listing_url"],
-                    "listed_run": entry and entry["listed_run"],
-                    "gone_url": dead and dead["url"],
-                    "gone_status": dead and dead["gone_status"],
-                    "gone_at": dead and dead["gone_at"],
-                }
+            if entry is None and dead is None:
+                continue
+            found.append(
+                ReportPresence(
+                    report_id=report["id"],
+                    portal_id=(entry and entry["portal_id"]) or report["portal_id"],
+                    last_seen=report["last_seen"],
+                    listed_url=entry and entry["url"],
+                    listing_url=entry and entry["listing_url"],
+                    listed_run=entry and entry["listed_run"],
+                    gone_url=dead and dead["url"],
+                    gone_status=dead and dead["gone_status"],
+                    gone_at=dead and dead["gone_at"],
+                    runs=(),
+                )
             )
         since: dict[str, int] = {}
-        for r in rows:
-            if r["portal_id"] and r["listed_run"] is not None:
-                since[r["portal_id"]] = min(r["listed_run"], since.get(r["portal_id"], r["listed_run"]))
+        for p in found:
+            if p.portal_id and p.listed_run is not None:
+                since[p.portal_id] = min(p.listed_run, since.get(p.portal_id, p.listed_run))
         runs = {portal: self._portal_runs(portal, first) for portal, first in since.items()}
         return [
-            ReportPresence(
-                report_id=r["id"],
-                portal_id=r["portal_id"],
-                last_seen=r["last_seen"],
-                listed_url=r["listed_url"],
-                listing_url=r["listing_url"],
-                listed_run=r["listed_run"],
-                gone_url=r["gone_url"],
-                gone_status=r["gone_status"],
-                gone_at=r["gone_at"],
-                runs=tuple(x for x in runs.get(r["portal_id"], ()) if x.run_id > (r["listed_run"] or 0)),
-            )
-            for r in rows
+            replace(p, runs=tuple(x for x in runs.get(p.portal_id, ()) if x.run_id > (p.listed_run or 0)))
+            for p in found
         ]
 
     def _portal_runs(self, portal_id: str, after_run: int) -> list[ListingRun]:

@@ -286,7 +286,7 @@ class RedisScheduler(redis_scheduler.Scheduler):
         it still holds the lease of the one popped, released once the new request is in the frontier)."""
         lease = request.meta.pop(LEASE_META, None)
         try:
-            if lease is None and "xxgk_chain" not in request.meta or not request.dont_filter:
+            if (lease is None and "xxgk_chain" not in request.meta) or not request.dont_filter:
                 pushed = self.queue.push_unseen(request, self.df.key, self.df.request_fingerprint(request))
                 if not pushed:
                     self.df.log(request, self.spider)
