@@ -241,7 +241,9 @@ def test_a_worker_killed_midway_loses_nothing(replica, redis, tmp_path):
     while time.monotonic() < deadline and archived < 8:
         time.sleep(0.05)
         archived = reports_archived(db)
-    assert holds_a_lease(redis.url, victim.pid), "the victim never held a request to lose"
+    assert holds_a_lease(redis.url, victim.pid), (
+        f"the victim never held a request to lose (exit {victim.poll()}, archived {reports_archived(db)} of {total})"
+    )
     os.killpg(victim.pid, signal.SIGKILL)  # the worker and its archive processes, mid-crawl
     victim.wait()
     assert 8 <= archived < total
